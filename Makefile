@@ -1,0 +1,36 @@
+# Two commands do all the set-up:  `make run`  and  `make test`.
+# Each creates .venv and installs the project the first time (llama.cpp compiles
+# from source then: about 6 minutes on 2 cores, once per environment).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-fast install bench clean
+
+run: $(STAMP)
+	$(BIN)/rag ingest
+	$(BIN)/rag status
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not integration"
+
+bench: $(STAMP)
+	$(BIN)/rag bench ingest
+
+install: $(STAMP)
+
+# torch is installed first and by exact version: that takes the CPU build, where
+# a bare `torch` requirement would pull several GB of CUDA packages.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q torch==2.13.0
+	$(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) .rag .pytest_cache

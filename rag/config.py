@@ -1,0 +1,194 @@
+"""One settings object for the whole product.
+
+Values resolve, highest priority first:
+
+1. explicit keyword arguments (the CLI passes its flags this way),
+2. environment variables with the ``RAG_`` prefix (``RAG_DATA_DIR=/srv/rag``),
+3. a TOML config file (``--config FILE``, else ``$RAG_CONFIG``, else ``./rag.toml``
+   when it exists),
+4. the defaults below, which run fully offline on the bundled models.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from .errors import ConfigError
+
+__all__ = ["Settings", "load_settings", "DEFAULT_CONFIG_FILE", "PROJECT_ROOT"]
+
+DEFAULT_CONFIG_FILE = Path("rag.toml")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# The TOML path has to reach ``settings_customise_sources``, a classmethod that
+# pydantic calls during ``__init__``; a context variable carries it there without
+# making the file a field of the settings themselves.
+_toml_file: ContextVar[Path | None] = ContextVar("_toml_file", default=None)
+
+
+class Settings(BaseSettings):
+    """Every knob of the product. Each field is documented in the README's table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    # --- storage -----------------------------------------------------------
+    data_dir: Path = Field(
+        default=Path(".rag"),
+        description="Folder for the vector store, the lexical index, feedback and logs.",
+    )
+    collection: str = Field(
+        default="corpus",
+        description="Name of the Chroma collection that holds the corpus chunks.",
+    )
+    chroma_path: Path | None = Field(
+        default=None,
+        description="Folder of the embedded Chroma store; default: DATA_DIR/chroma.",
+    )
+    chroma_host: str | None = Field(
+        default=None,
+        description="Host of a Chroma server (`chroma run`); when set, the server is used "
+        "instead of the embedded store.",
+    )
+    chroma_port: int = Field(default=8000, description="Port of the Chroma server.")
+
+    # --- corpus and chunking -----------------------------------------------
+    seeds_dir: Path = Field(
+        default=PROJECT_ROOT / "seeds",
+        description="Folder ingested when `rag ingest` is given no path.",
+    )
+    chunk_size: int = Field(
+        default=200,
+        ge=16,
+        description="Target chunk length in the embedder's own tokens; capped at the "
+        "embedder's input window so no text is silently truncated.",
+    )
+    chunk_overlap: int = Field(
+        default=32, ge=0, description="Tokens shared by consecutive chunks of a document."
+    )
+
+    # --- embeddings ----------------------------------------------------------
+    embedder: str = Field(
+        default="sentence-transformers",
+        description="Embedding backend: `sentence-transformers`, `openai` "
+        "(any OpenAI-compatible /v1/embeddings server) or `fake` (tests, demos).",
+    )
+    embed_model: str | None = Field(
+        default=None,
+        description="Model for the embedder: a sentence-transformers model folder, or the "
+        "model name served by the embeddings endpoint. Default: the bundled all-MiniLM-L6-v2.",
+    )
+    embed_base_url: str | None = Field(
+        default=None,
+        description="Base URL of an OpenAI-compatible embeddings server, e.g. http://127.0.0.1:8080/v1.",
+    )
+    embed_api_key: str | None = Field(
+        default=None,
+        description="API key for the embeddings server; falls back to OPENAI_API_KEY.",
+    )
+    embed_max_tokens: int = Field(
+        default=512,
+        ge=16,
+        description="Input window of a remote embedding model (local models report their own).",
+    )
+    embed_batch_size: int = Field(
+        default=64, ge=1, description="Texts embedded per batch."
+    )
+    embed_device: str = Field(
+        default="cpu", description="Torch device for sentence-transformers models."
+    )
+
+    @field_validator("chunk_overlap")
+    @classmethod
+    def _overlap_below_size(cls, v: int, info: Any) -> int:
+        size = info.data.get("chunk_size")
+        if size is not None and v >= size:
+            raise ValueError(f"chunk_overlap ({v}) must be smaller than chunk_size ({size})")
+        return v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_file = _toml_file.get()
+        if toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    # --- derived locations ---------------------------------------------------
+    @property
+    def store_path(self) -> Path:
+        """Folder of the embedded Chroma store."""
+        return self.chroma_path or self.data_dir / "chroma"
+
+    @property
+    def store_location(self) -> str:
+        """Human-readable location of the store, for status lines."""
+        if self.chroma_host:
+            return f"chroma server http://{self.chroma_host}:{self.chroma_port} (collection {self.collection!r})"
+        return f"{self.store_path} (collection {self.collection!r})"
+
+    def redacted(self) -> dict[str, Any]:
+        """Settings as a dict with secrets masked, safe to print or log."""
+        out = self.model_dump(mode="json")
+        for key in out:
+            if key.endswith("api_key") and out[key]:
+                out[key] = "***"
+        return out
+
+
+def _resolve_config_file(config_file: str | Path | None) -> Path | None:
+    if config_file is not None:
+        path = Path(config_file)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} not found; check the --config path")
+        return path
+    env = os.environ.get("RAG_CONFIG")
+    if env:
+        path = Path(env)
+        if not path.is_file():
+            raise ConfigError(f"RAG_CONFIG points to {path}, which does not exist")
+        return path
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build :class:`Settings` from overrides, env vars, a TOML file and defaults.
+
+    ``None`` overrides are ignored, so CLI flags that were not given fall through
+    to the lower-priority sources.
+    """
+    explicit = {k: v for k, v in overrides.items() if v is not None}
+    token = _toml_file.set(_resolve_config_file(config_file))
+    try:
+        return Settings(**explicit)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(
+            f"invalid settings ({problems}); fix the RAG_* variable, config file entry or flag"
+        ) from None
+    finally:
+        _toml_file.reset(token)
