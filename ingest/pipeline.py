@@ -1,0 +1,267 @@
+"""Sync files on disk into the vector store, incrementally and crash-safely.
+
+A document is rewritten only when its content (or the chunking rules) changed.
+New chunks are upserted under stable ids *before* the stale ones are deleted,
+and the store counts a document as present only when all of its chunks carry
+one hash and their number matches the recorded total. An ingest killed at any
+point therefore leaves documents that look incomplete, and the next run
+rewrites exactly those: no duplicates, no orphans.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.config import Settings
+from rag.documents import Chunk, Document
+from rag.embeddings import Embedder, get_embedder
+from rag.errors import DocumentError, IngestError
+from rag.store import ChunkStore, DocState, open_store
+
+from .chunking import Chunker
+from .loaders import SUPPORTED_SUFFIXES, load_document
+
+__all__ = ["IngestReport", "ingest", "make_chunker", "scan_paths"]
+
+log = logging.getLogger(__name__)
+
+Warn = Callable[[str], None]
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did."""
+
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    chunks_written: int = 0
+    chunks_deleted: int = 0
+    seconds: float = 0.0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        line = (
+            f"files: {self.added} added, {self.updated} updated, {self.removed} removed, "
+            f"{self.unchanged} unchanged, {len(self.failed)} skipped; "
+            f"chunks: {self.chunks_written} written, {self.chunks_deleted} deleted; "
+            f"{self.seconds:.1f}s"
+        )
+        if self.ignored:
+            line += f"; {len(self.ignored)} files of unsupported types ignored"
+        return line
+
+
+def make_chunker(settings: Settings, embedder: Embedder) -> Chunker:
+    return Chunker(
+        count_tokens=embedder.count_tokens,
+        max_tokens=lambda: embedder.max_tokens,
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        embedder_name=embedder.name,
+    )
+
+
+def _is_hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+def scan_paths(paths: Sequence[Path]) -> tuple[list[Path], list[Path], list[str]]:
+    """Expand folders into supported files.
+
+    Returns ``(files, folders, ignored)``: the files to ingest, the folders whose
+    vanished files should be removed from the store, and files skipped for type.
+    """
+    files: list[Path] = []
+    folders: list[Path] = []
+    ignored: list[str] = []
+    for raw in paths:
+        path = Path(os.path.abspath(raw))
+        if not path.exists():
+            raise IngestError(f"{raw} does not exist; check the path and try again")
+        if path.is_dir():
+            folders.append(path)
+            # followlinks=False: a symlink loop cannot send the walk round forever.
+            for root, dirs, names in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not _is_hidden(d))
+                for name in sorted(names):
+                    if _is_hidden(name):
+                        continue
+                    file = Path(root) / name
+                    (files if file.suffix.lower() in SUPPORTED_SUFFIXES else ignored).append(file)
+        elif path.suffix.lower() in SUPPORTED_SUFFIXES:
+            files.append(path)
+        else:
+            raise IngestError(
+                f"{raw}: unsupported file type; supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"
+            )
+    unique = list(dict.fromkeys(files))
+    return unique, folders, [str(p) for p in ignored]
+
+
+def _under(source: str, folder: Path) -> bool:
+    return source.startswith(str(folder).rstrip(os.sep) + os.sep)
+
+
+def _progress(total: int, desc: str, unit: str, enabled: bool):  # noqa: ANN202 - tqdm type
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, disable=not enabled, leave=False, dynamic_ncols=True)
+
+
+class _Writer:
+    """Embeds pending documents in large batches, then writes each document whole."""
+
+    def __init__(self, store: ChunkStore, embedder: Embedder, states: dict[str, DocState],
+                 batch_size: int, report: IngestReport, bar) -> None:  # noqa: ANN001
+        self.store = store
+        self.embedder = embedder
+        self.states = states
+        self.batch_size = batch_size
+        self.report = report
+        self.bar = bar
+        self.pending: list[list[Chunk]] = []
+        self.pending_chunks = 0
+        self.stamped = False
+
+    def add(self, chunks: list[Chunk]) -> None:
+        self.pending.append(chunks)
+        self.pending_chunks += len(chunks)
+        # Several batches per encode() call let sentence-transformers sort the
+        # texts by length, which cuts padding; the group stays small enough for
+        # a steady progress bar.
+        if self.pending_chunks >= self.batch_size * 4:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        flat = [c for doc in self.pending for c in doc]
+        vectors = self._embed([c.text for c in flat])
+        row = 0
+        for doc_chunks in self.pending:
+            self._write_document(doc_chunks, vectors[row : row + len(doc_chunks)])
+            row += len(doc_chunks)
+        self.pending, self.pending_chunks = [], 0
+
+    def _embed(self, texts: list[str]):  # noqa: ANN202 - numpy array
+        vectors = self.embedder.embed_batch(texts)
+        self.bar.update(len(texts))
+        return vectors
+
+    def _write_document(self, chunks: list[Chunk], vectors) -> None:  # noqa: ANN001
+        source = chunks[0].source
+        if not self.stamped:
+            self.store.stamp(self.embedder.name, int(vectors.shape[1]))
+            self.stamped = True
+        self.store.write(chunks, vectors)
+        self.report.chunks_written += len(chunks)
+        keep = {c.id for c in chunks}
+        stale = [cid for cid in self.states.get(source, DocState()).ids if cid not in keep]
+        if stale:
+            self.store.delete(stale)
+            self.report.chunks_deleted += len(stale)
+
+
+def ingest(
+    paths: Iterable[str | Path] | None = None,
+    settings: Settings | None = None,
+    *,
+    rebuild: bool = False,
+    progress: bool = True,
+    warn: Warn | None = None,
+    embedder: Embedder | None = None,
+) -> IngestReport:
+    """Bring the store in line with ``paths`` (default: the seeds folder).
+
+    Unchanged files are skipped, changed ones re-chunked and replaced, and files
+    gone from an ingested folder removed. Unreadable files are reported through
+    ``warn`` and skipped. ``rebuild`` empties the collection first.
+    """
+    from rag.config import load_settings
+
+    settings = settings or load_settings()
+    warn = warn or log.warning
+    started = time.perf_counter()
+    targets = [Path(p) for p in (paths or [settings.seeds_dir])]
+    files, folders, ignored = scan_paths(targets)
+    embedder = embedder or get_embedder(settings)
+    chunker = make_chunker(settings, embedder)
+    store = open_store(settings, None if rebuild else embedder, create=True, rebuild=rebuild)
+    states = store.doc_states()
+    report = IngestReport(ignored=ignored)
+
+    seen: set[str] = set()
+    todo: list[tuple[Path, str, bytes, str]] = []
+    for file in files:
+        source = str(file)
+        seen.add(source)
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            report.failed.append((source, f"cannot read ({exc.strerror or exc})"))
+            warn(f"skipped {source}: cannot read ({exc.strerror or exc})")
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        state = states.get(source)
+        probe = Document(source=source, title="", text="", content_hash=digest)
+        if state is not None and state.complete and state.doc_hash == chunker.doc_hash(probe):
+            report.unchanged += 1
+            continue
+        todo.append((file, source, data, digest))
+
+    # Files that failed to load or vanished from an ingested folder must not
+    # keep answering questions with text that is no longer there.
+    gone = [s for s in states if s not in seen and any(_under(s, f) for f in folders)]
+
+    bar = _progress(0, "embedding", "chunk", progress)
+    writer = _Writer(store, embedder, states, settings.embed_batch_size, report, bar)
+    try:
+        for file, source, data, _digest in _iter_progress(todo, progress):
+            try:
+                document = load_document(file, source=source, data=data)
+            except DocumentError as exc:
+                report.failed.append((source, exc.reason))
+                warn(f"skipped {source}: {exc.reason}")
+                if source in states:
+                    gone.append(source)
+                continue
+            chunks = chunker.split(document)
+            bar.total += len(chunks)
+            bar.refresh()
+            if source in states:
+                report.updated += 1
+            else:
+                report.added += 1
+            writer.add(chunks)
+        writer.flush()
+    finally:
+        bar.close()
+
+    for source in gone:
+        ids = states[source].ids
+        store.delete(ids)
+        report.chunks_deleted += len(ids)
+        report.removed += 1
+
+    report.seconds = time.perf_counter() - started
+    store.mark_ingested(report.summary())
+    return report
+
+
+def _iter_progress(items: list, enabled: bool):  # noqa: ANN001, ANN202
+    bar = _progress(len(items), "files", "file", enabled and len(items) > 1)
+    try:
+        for item in items:
+            yield item
+            bar.update(1)
+    finally:
+        bar.close()
