@@ -86,6 +86,10 @@ class Chunker:
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Character spans ``(start, end)`` of the chunks of ``text``, in order."""
+        if not text.strip():
+            return []
+        if self.count_tokens(text) <= self.size:
+            return [(0, len(text))]  # most short documents: one tokenizer call, no splitting
         spans: list[tuple[int, int]] = []
         prev_start, prev_end = -1, 0
         for piece in self.splitter.split_text(text):

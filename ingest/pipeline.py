@@ -22,6 +22,7 @@ from rag.config import Settings
 from rag.documents import Chunk, Document
 from rag.embeddings import Embedder, get_embedder
 from rag.errors import DocumentError, IngestError
+from rag.lexical import lexical_index
 from rag.store import ChunkStore, DocState, open_store
 
 from .chunking import Chunker
@@ -138,37 +139,30 @@ class _Writer:
         # Several batches per encode() call let sentence-transformers sort the
         # texts by length, which cuts padding; the group stays small enough for
         # a steady progress bar.
-        if self.pending_chunks >= self.batch_size * 4:
+        if self.pending_chunks >= self.batch_size * 8:
             self.flush()
 
     def flush(self) -> None:
         if not self.pending:
             return
         flat = [c for doc in self.pending for c in doc]
-        vectors = self._embed([c.text for c in flat])
-        row = 0
-        for doc_chunks in self.pending:
-            self._write_document(doc_chunks, vectors[row : row + len(doc_chunks)])
-            row += len(doc_chunks)
-        self.pending, self.pending_chunks = [], 0
-
-    def _embed(self, texts: list[str]):  # noqa: ANN202 - numpy array
-        vectors = self.embedder.embed_batch(texts)
-        self.bar.update(len(texts))
-        return vectors
-
-    def _write_document(self, chunks: list[Chunk], vectors) -> None:  # noqa: ANN001
-        source = chunks[0].source
+        vectors = self.embedder.embed_batch([c.text for c in flat])
+        self.bar.update(len(flat))
         if not self.stamped:
             self.store.stamp(self.embedder.name, int(vectors.shape[1]))
             self.stamped = True
-        self.store.write(chunks, vectors)
-        self.report.chunks_written += len(chunks)
-        keep = {c.id for c in chunks}
-        stale = [cid for cid in self.states.get(source, DocState()).ids if cid not in keep]
-        if stale:
-            self.store.delete(stale)
-            self.report.chunks_deleted += len(stale)
+        # One upsert for the whole group: per-call overhead in Chroma is several
+        # milliseconds, which per document would rival the embedding time.
+        self.store.write(flat, vectors)
+        self.report.chunks_written += len(flat)
+        stale: list[str] = []
+        for doc_chunks in self.pending:
+            keep = {c.id for c in doc_chunks}
+            old = self.states.get(doc_chunks[0].source, DocState()).ids
+            stale.extend(cid for cid in old if cid not in keep)
+        self.store.delete(stale)
+        self.report.chunks_deleted += len(stale)
+        self.pending, self.pending_chunks = [], 0
 
 
 def ingest(
@@ -252,6 +246,9 @@ def ingest(
         report.chunks_deleted += len(ids)
         report.removed += 1
 
+    # The BM25 index is derived from the store; bring it to the new revision now
+    # so the first question after an ingest does not pay for the rebuild.
+    lexical_index(store)
     report.seconds = time.perf_counter() - started
     store.mark_ingested(report.summary())
     return report

@@ -150,7 +150,11 @@ class SentenceTransformerEmbedder(Embedder):
         return self._max_tokens
 
     def count_tokens(self, text: str) -> int:
-        return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
+        tokenizer = self.model.tokenizer
+        fast = getattr(tokenizer, "_tokenizer", None)  # the Rust tokenizer, minus Python wrapping
+        if fast is not None:
+            return len(fast.encode(text, add_special_tokens=False).ids)
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

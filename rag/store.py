@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -88,6 +89,26 @@ class ChunkStore:
         self.settings = settings
         self._collection = collection
         self._client = client
+        self._touched = False
+
+    @property
+    def revision(self) -> str:
+        """Token that changes whenever the chunks change; derived indexes key on it.
+
+        Read fresh from the store, so a server process sees another process's ingest.
+        """
+        try:
+            meta = self._client.get_collection(self.settings.collection).metadata or {}
+        except Exception:  # dropped or unreachable: fall back to what we know
+            meta = self.metadata
+        return str(meta.get("revision", "initial"))
+
+    def _touch(self) -> None:
+        # Set *before* the first write, so even an ingest that dies half way
+        # leaves a revision no derived index was built from.
+        if not self._touched:
+            self._update_metadata(revision=uuid.uuid4().hex)
+            self._touched = True
 
     # --- identity -------------------------------------------------------------
     @property
@@ -198,6 +219,7 @@ class ChunkStore:
             raise ValueError("one vector per chunk")
         if len(vectors):
             self._check_dimension(int(np.asarray(vectors).shape[1]))
+        self._touch()
         step = max(1, min(int(self._client.get_max_batch_size()), 4096))
         for i in range(0, len(chunks), step):
             part = chunks[i : i + step]
@@ -209,6 +231,9 @@ class ChunkStore:
             )
 
     def delete(self, ids: Sequence[str]) -> None:
+        if not ids:
+            return
+        self._touch()
         step = 4096
         for i in range(0, len(ids), step):
             self._collection.delete(ids=list(ids[i : i + step]))

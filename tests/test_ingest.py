@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from ingest import ingest
-from ingest import pipeline as pipeline_mod
 from rag.config import Settings
 from rag.embeddings import FakeEmbedder
 from rag.errors import EmbedderMismatchError, IngestError, StoreError
@@ -147,33 +146,36 @@ class Boom(Exception):
     pass
 
 
-@pytest.mark.parametrize("crash_after", [0, 1, 2])
+@pytest.mark.parametrize(("method", "crash_after"), [("write", 0), ("write", 1), ("write", 2), ("delete", 0)])
 def test_interrupted_ingest_is_repaired_by_a_rerun(
-    settings: Settings, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crash_after: int
+    settings: Settings, corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, method: str, crash_after: int
 ) -> None:
-    """Crash in the middle of writing (new files and changed files); a re-run must
-    leave exactly the chunks a clean ingest produces."""
-    small = settings.model_copy(update={"embed_batch_size": 4})  # many flushes, many crash points
+    """Crash in the middle of writing new and changed files, or between writing
+    new chunks and deleting stale ones; a re-run must leave exactly the chunks
+    a clean ingest produces."""
+    from rag.store import ChunkStore
+
+    small = settings.model_copy(update={"embed_batch_size": 2})  # groups of 16 chunks: many crash points
     quiet(small, [corpus])
-    for path in list(corpus.iterdir())[:2]:
+    for path in sorted(corpus.iterdir())[:2]:
         path.write_text(path.read_text(encoding="utf-8") + "\n\nAn appended paragraph about robots.", encoding="utf-8")
     (corpus / "brand-new.txt").write_text("A new file. " * 200, encoding="utf-8")
 
-    real_write = pipeline_mod._Writer._write_document
+    real = getattr(ChunkStore, method)
     calls = {"n": 0}
 
-    def crashing(self, chunks, vectors):  # noqa: ANN001, ANN202
+    def crashing(self, items, *rest):  # noqa: ANN001, ANN202
         calls["n"] += 1
         if calls["n"] > crash_after:
-            # Half of this document reaches the store, then the process "dies".
-            real_write(self, chunks[: len(chunks) // 2], vectors[: len(chunks) // 2])
+            half = len(items) // 2  # part of this batch reaches the store, then the process "dies"
+            real(self, items[:half], *(r[:half] for r in rest))
             raise Boom
-        real_write(self, chunks, vectors)
+        return real(self, items, *rest)
 
-    monkeypatch.setattr(pipeline_mod._Writer, "_write_document", crashing)
+    monkeypatch.setattr(ChunkStore, method, crashing)
     with pytest.raises(Boom):
         quiet(small, [corpus])
-    monkeypatch.setattr(pipeline_mod._Writer, "_write_document", real_write)
+    monkeypatch.setattr(ChunkStore, method, real)
     quiet(small, [corpus])
 
     clean = small.model_copy(update={"data_dir": tmp_path / "clean"})

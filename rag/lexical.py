@@ -1,0 +1,157 @@
+"""BM25 over the chunks in the store, persisted in the data dir.
+
+The index is derived data: it is rebuilt from the store whenever the store's
+revision (a token that changes with every write) differs from the one the index
+was built from, so it can never drift out of step with the vectors, even after
+a crashed ingest.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .store import ChunkStore
+from .text import content_terms
+
+__all__ = ["LexicalIndex", "lexical_index", "tokenize"]
+
+log = logging.getLogger(__name__)
+
+
+def _bm25s():  # noqa: ANN202 - the module
+    import bm25s
+
+    # bm25s sets its logger to DEBUG when imported and logs every index build.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+_FORMAT = 1
+
+
+def tokenize(text: str) -> list[str]:
+    """Index terms: stemmed English words without stopwords."""
+    return content_terms(text)
+
+
+@dataclass
+class LexicalIndex:
+    """A bm25s index plus the chunk id of each row and the store revision it reflects."""
+
+    ids: list[str]
+    revision: str
+    _bm25: object | None
+    doc_freq: dict[str, int]
+
+    @property
+    def size(self) -> int:
+        return len(self.ids)
+
+    @classmethod
+    def build(cls, records: list[tuple[str, str]], revision: str) -> "LexicalIndex":
+        """Index ``(chunk_id, text)`` pairs."""
+        bm25s = _bm25s()
+        ids = [cid for cid, _ in records]
+        tokens = [tokenize(text) for _, text in records]
+        doc_freq: dict[str, int] = {}
+        for toks in tokens:
+            for term in set(toks):
+                doc_freq[term] = doc_freq.get(term, 0) + 1
+        bm25 = None
+        if ids:
+            bm25 = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+            bm25.index(tokens, show_progress=False)
+        return cls(ids=ids, revision=revision, _bm25=bm25, doc_freq=doc_freq)
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every indexed chunk for ``query`` (zeros if no term matches)."""
+        if self._bm25 is None:
+            return np.zeros(0, dtype=np.float32)
+        terms = [t for t in tokenize(query) if t in self.doc_freq]
+        if not terms:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(terms), dtype=np.float32)  # type: ignore[attr-defined]
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """Top ``k`` ``(chunk_id, score)`` with a positive score, best first."""
+        scores = self.scores(query)
+        if scores.size == 0:
+            return []
+        k = min(k, scores.size)
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    def idf(self, term: str) -> float:
+        """Smoothed inverse document frequency; unseen terms get the maximum."""
+        n = max(self.size, 1)
+        df = self.doc_freq.get(term, 0)
+        return float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
+
+    # --- persistence ------------------------------------------------------------
+    def save(self, folder: Path) -> None:
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if self._bm25 is not None:
+            self._bm25.save(str(tmp / "bm25"))  # type: ignore[attr-defined]
+        meta = {"format": _FORMAT, "revision": self.revision, "ids": self.ids, "doc_freq": self.doc_freq}
+        (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        # Swap in the finished folder so a reader never sees half an index.
+        old = folder.with_name(folder.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if folder.exists():
+            folder.rename(old)
+        tmp.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: Path) -> "LexicalIndex | None":
+        """The saved index, or None when absent, from another format, or unreadable."""
+        bm25s = _bm25s()
+        try:
+            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+            if meta.get("format") != _FORMAT:
+                return None
+            bm25 = bm25s.BM25.load(str(folder / "bm25")) if meta["ids"] else None
+        except (OSError, ValueError, KeyError) as exc:
+            log.info("lexical index at %s unusable (%s); rebuilding", folder, exc)
+            return None
+        return cls(ids=meta["ids"], revision=meta["revision"], _bm25=bm25, doc_freq=meta["doc_freq"])
+
+
+_cache: dict[str, LexicalIndex] = {}
+_lock = threading.Lock()
+
+
+def _folder(store: ChunkStore) -> Path:
+    s = store.settings
+    where = f"{s.chroma_host}-{s.chroma_port}" if s.chroma_host else "local"
+    return s.data_dir / "lexical" / f"{where}-{s.collection}"
+
+
+def lexical_index(store: ChunkStore) -> LexicalIndex:
+    """The BM25 index matching the store's current revision, loading or rebuilding it."""
+    revision = store.revision
+    folder = _folder(store)
+    key = str(folder)
+    with _lock:
+        cached = _cache.get(key)
+        if cached is not None and cached.revision == revision:
+            return cached
+        index = LexicalIndex.load(folder)
+        if index is None or index.revision != revision:
+            records = [(cid, text or "") for cid, text, _ in store.iter_records(include_documents=True)]
+            index = LexicalIndex.build(records, revision)
+            try:
+                index.save(folder)
+            except OSError as exc:  # a read-only data dir still answers, from memory
+                log.warning("cannot save the lexical index to %s: %s", folder, exc)
+        _cache[key] = index
+        return index

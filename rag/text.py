@@ -1,0 +1,167 @@
+"""Small, deterministic text analysis shared by retrieval, the answer checker and evals.
+
+Everything here is rule-based on purpose: the support check and the offline
+judge must give the same verdict for the same input on every machine.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+__all__ = [
+    "STOPWORDS",
+    "split_sentences",
+    "words",
+    "content_terms",
+    "numbers",
+    "names",
+    "has_negation",
+    "normalise_for_match",
+    "stem",
+]
+
+# A compact English stopword list: function words that carry no content.
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are aren't as at be because been
+    before being below between both but by can can't cannot could couldn't did didn't do does
+    doesn't doing don't down during each few for from further had hadn't has hasn't have haven't
+    having he he'd he'll he's her here here's hers herself him himself his how how's i i'd i'll
+    i'm i've if in into is isn't it it's its itself let's me more most mustn't my myself no nor
+    not of off on once only or other ought our ours ourselves out over own same shan't she she'd
+    she'll she's should shouldn't so some such than that that's the their theirs them themselves
+    then there there's these they they'd they'll they're they've this those through to too under
+    until up very was wasn't we we'd we'll we're we've were weren't what what's when when's where
+    where's which while who who's whom why why's will with won't would wouldn't you you'd you'll
+    you're you've your yours yourself yourselves s t just now also us via per much many
+    does did according said says say""".split()
+)
+
+_NEGATIONS = frozenset(
+    "not no never none nothing nobody neither nor cannot without n't isn't aren't wasn't weren't "
+    "don't doesn't didn't won't wouldn't can't couldn't shouldn't hasn't haven't hadn't".split()
+)
+
+_WORD_RE = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['’][A-Za-z]+)?")
+_NUMBER_RE = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s?(%|percent|k|m|x))?", re.I)
+_NUMBER_WORDS = {
+    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+    "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
+    "fifteen": "15", "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50",
+    "hundred": "100", "thousand": "1000", "million": "1000000", "billion": "1000000000",
+    "decade": "10", "half": "0.5", "dozen": "12",
+}
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # noqa: ANN202 - PyStemmer has no type hints
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """Snowball English stem of a lower-cased word."""
+    return _stemmer().stemWord(word)
+
+
+def normalise_for_match(text: str) -> str:
+    """Case-, accent- and whitespace-insensitive form for substring matching."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    text = text.replace("—", "-").replace("–", "-")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens, apostrophes unified."""
+    return [w.lower().replace("’", "'") for w in _WORD_RE.findall(text)]
+
+
+def content_terms(text: str) -> list[str]:
+    """Stemmed words that are not stopwords: what a sentence is *about*."""
+    out = []
+    for w in words(text):
+        if w in STOPWORDS:
+            continue
+        if w.endswith("'s"):
+            w = w[:-2]
+        out.append(stem(w))
+    return out
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers mentioned in ``text``, normalised ("2,000" -> "2000", "ten" -> "10")."""
+    found = set()
+    for match in _NUMBER_RE.finditer(text):
+        value = match.group(1).replace(",", "")
+        if "." in value:
+            value = value.rstrip("0").rstrip(".")
+        found.add(value)
+    for w in words(text):
+        if w in _NUMBER_WORDS:
+            found.add(_NUMBER_WORDS[w])
+    return found
+
+
+_NAME_RE = re.compile(r"\b[A-Z][a-zA-Z0-9\u00C0-\u024F]*(?:[-'’][A-Za-z]+)*\b|\b[A-Za-z]*[A-Z][a-z]*[A-Z][A-Za-z0-9]*\b")
+_SENTENCE_START_RE = re.compile(r"(?:^|[.!?:;\"“(\[]\s*|\n)$")
+
+
+def names(text: str) -> set[str]:
+    """Capitalised tokens that are not just sentence-initial words: people, places, products.
+
+    A capitalised word at the start of a sentence counts only if it is not a
+    common word (so "The" is skipped but "Tesla" is kept).
+    """
+    found = set()
+    for match in _NAME_RE.finditer(text):
+        token = match.group(0)
+        lower = token.lower().replace("’", "'")
+        if lower in STOPWORDS or lower in _NEGATIONS:
+            continue
+        before = text[max(0, match.start() - 3) : match.start()]
+        if _SENTENCE_START_RE.search(before) and token[1:].islower() and lower in _COMMON_INITIALS:
+            continue
+        found.add(lower)
+    return found
+
+
+# Words that often open a sentence capitalised without being names.
+_COMMON_INITIALS = frozenset(
+    """although another because before despite during even every first however if instead
+    later many meanwhile most one other perhaps since so still that these this those though
+    today together unlike when while yes yet quoting according""".split()
+)
+
+
+def has_negation(text: str) -> bool:
+    """True when the text contains a negating word."""
+    return any(w in _NEGATIONS or w.endswith("n't") for w in words(text))
+
+
+# Sentence boundary: terminal punctuation, optional closing quote/bracket and
+# citation markers, then whitespace; or a line break.
+_BOUNDARY_RE = re.compile(r"(?<=[.!?])[\"”’)\]]*((?:\s*\[\d+\])*)\s+|\n+")
+_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "no.", "u.s.", "ep.")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences; citation markers after a full stop stay with it."""
+    sentences: list[str] = []
+    start = 0
+    for match in _BOUNDARY_RE.finditer(text):
+        end = match.end(1) if match.group(1) else match.start()
+        candidate = text[start:end]
+        tail = candidate.rstrip().lower()
+        if match.group(0).strip() == "" or "\n" not in match.group(0):
+            if tail.endswith(_ABBREVIATIONS) or re.search(r"\b[a-z]\.$", tail):
+                continue
+        if candidate.strip():
+            sentences.append(candidate.strip())
+        start = match.end()
+    if text[start:].strip():
+        sentences.append(text[start:].strip())
+    return sentences
