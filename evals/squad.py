@@ -1,0 +1,67 @@
+"""Read the SQuAD v1.1 dev set: paragraphs as a corpus, questions with their paragraph."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.config import PROJECT_ROOT
+from rag.errors import ConfigError
+
+__all__ = ["SquadParagraph", "SquadQuestion", "default_squad_path", "load_squad", "write_paragraph_files"]
+
+
+@dataclass(frozen=True)
+class SquadParagraph:
+    pid: str  # "<article index>-<paragraph index>", also the corpus file stem
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class SquadQuestion:
+    qid: str
+    question: str
+    answers: tuple[str, ...]
+    pid: str
+
+
+def default_squad_path() -> Path:
+    """Where the shared SQuAD file sits next to the project checkout."""
+    return PROJECT_ROOT.parent / "shared" / "datasets" / "squad-dev-v1.1.json"
+
+
+def load_squad(path: Path | None = None) -> tuple[list[SquadParagraph], list[SquadQuestion]]:
+    path = path or default_squad_path()
+    if not path.is_file():
+        raise ConfigError(f"SQuAD file {path} not found; pass --squad PATH to squad-dev-v1.1.json")
+    data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    paragraphs: list[SquadParagraph] = []
+    questions: list[SquadQuestion] = []
+    for a, article in enumerate(data):
+        for p, para in enumerate(article["paragraphs"]):
+            pid = f"{a:02d}-{p:03d}"
+            paragraphs.append(SquadParagraph(pid, article["title"].replace("_", " "), para["context"]))
+            for qa in para["qas"]:
+                answers = tuple(dict.fromkeys(ans["text"] for ans in qa["answers"]))
+                questions.append(SquadQuestion(qa["id"], qa["question"], answers, pid))
+    return paragraphs, questions
+
+
+def write_paragraph_files(paragraphs: list[SquadParagraph], folder: Path) -> list[Path]:
+    """One .txt file per paragraph, named by ``pid`` so hits map back to paragraphs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for para in paragraphs:
+        slug = re.sub(r"\W+", "-", para.title).strip("-")[:40]
+        path = folder / f"{para.pid}_{slug}.txt"
+        path.write_text(para.text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def pid_of_source(source: str) -> str:
+    """The paragraph id encoded in a corpus file name."""
+    return Path(source).name.split("_", 1)[0]
