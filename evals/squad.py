@@ -10,7 +10,7 @@ from pathlib import Path
 from rag.config import PROJECT_ROOT
 from rag.errors import ConfigError
 
-__all__ = ["SquadParagraph", "SquadQuestion", "default_squad_path", "load_squad", "write_paragraph_files"]
+__all__ = ["SquadParagraph", "SquadQuestion", "default_squad_path", "load_squad", "pid_of_source", "write_paragraph_files"]
 
 
 @dataclass(frozen=True)
@@ -51,13 +51,20 @@ def load_squad(path: Path | None = None) -> tuple[list[SquadParagraph], list[Squ
 
 
 def write_paragraph_files(paragraphs: list[SquadParagraph], folder: Path) -> list[Path]:
-    """One .txt file per paragraph, named by ``pid`` so hits map back to paragraphs."""
+    """One Markdown file per paragraph, named by ``pid`` so hits map back to paragraphs.
+
+    The article title goes into front matter, where the loader takes the
+    document title from, as it would for any titled document.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for para in paragraphs:
         slug = re.sub(r"\W+", "-", para.title).strip("-")[:40]
-        path = folder / f"{para.pid}_{slug}.txt"
-        path.write_text(para.text, encoding="utf-8")
+        path = folder / f"{para.pid}_{slug}.md"
+        title = para.title.replace('"', "'")
+        content = f'---\ntitle: "{title}"\n---\n{para.text}\n'
+        if not path.exists() or path.read_text(encoding="utf-8") != content:
+            path.write_text(content, encoding="utf-8")
         paths.append(path)
     return paths
 

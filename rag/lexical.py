@@ -20,7 +20,7 @@ import numpy as np
 from .store import ChunkStore
 from .text import content_terms
 
-__all__ = ["LexicalIndex", "lexical_index", "tokenize"]
+__all__ = ["LexicalIndex", "index_text", "lexical_index", "tokenize"]
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +32,22 @@ def _bm25s():  # noqa: ANN202 - the module
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     return bm25s
 
-_FORMAT = 1
+_FORMAT = 2  # bump when tokenization or parameters change: saved indexes are rebuilt
 
 
 def tokenize(text: str) -> list[str]:
     """Index terms: stemmed English words without stopwords."""
     return content_terms(text)
+
+
+def index_text(title: str, text: str) -> str:
+    """What BM25 sees of a chunk: its document's title, then its text.
+
+    A chunk from the middle of a document rarely repeats what the document is
+    about; the title supplies it. On SQuAD this lifts fused hit@5 from 0.957 to
+    0.961 (see BENCHMARKS.md).
+    """
+    return f"{title}\n{text}" if title else text
 
 
 @dataclass
@@ -54,18 +64,20 @@ class LexicalIndex:
         return len(self.ids)
 
     @classmethod
-    def build(cls, records: list[tuple[str, str]], revision: str) -> "LexicalIndex":
-        """Index ``(chunk_id, text)`` pairs."""
+    def build(cls, records: list[tuple[str, str, str]], revision: str) -> "LexicalIndex":
+        """Index ``(chunk_id, title, text)`` triples."""
         bm25s = _bm25s()
-        ids = [cid for cid, _ in records]
-        tokens = [tokenize(text) for _, text in records]
+        ids = [cid for cid, _, _ in records]
+        tokens = [tokenize(index_text(title, text)) for _, title, text in records]
         doc_freq: dict[str, int] = {}
         for toks in tokens:
             for term in set(toks):
                 doc_freq[term] = doc_freq.get(term, 0) + 1
         bm25 = None
         if ids:
-            bm25 = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+            # k1 and b tuned on SQuAD dev (BENCHMARKS.md); lower than the usual
+            # 1.2/0.75 because chunks are short and of similar length.
+            bm25 = bm25s.BM25(k1=0.9, b=0.6, method="lucene")
             bm25.index(tokens, show_progress=False)
         return cls(ids=ids, revision=revision, _bm25=bm25, doc_freq=doc_freq)
 
@@ -147,7 +159,10 @@ def lexical_index(store: ChunkStore) -> LexicalIndex:
             return cached
         index = LexicalIndex.load(folder)
         if index is None or index.revision != revision:
-            records = [(cid, text or "") for cid, text, _ in store.iter_records(include_documents=True)]
+            records = [
+                (cid, str(meta.get("title", "")), text or "")
+                for cid, text, meta in store.iter_records(include_documents=True)
+            ]
             index = LexicalIndex.build(records, revision)
             try:
                 index.save(folder)
