@@ -18,6 +18,7 @@ __all__ = [
     "numbers",
     "names",
     "has_negation",
+    "negated_terms",
     "normalise_for_match",
     "stem",
 ]
@@ -46,11 +47,12 @@ _NEGATIONS = frozenset(
 _WORD_RE = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['’][A-Za-z]+)?")
 _NUMBER_RE = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s?(%|percent|k|m|x))?", re.I)
 _NUMBER_WORDS = {
-    "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+    # "one" is left out: far more often a pronoun or article ("one of the") than a count.
+    "zero": "0", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
     "seven": "7", "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12",
     "fifteen": "15", "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50",
     "hundred": "100", "thousand": "1000", "million": "1000000", "billion": "1000000000",
-    "decade": "10", "half": "0.5", "dozen": "12",
+    "decade": "10", "dozen": "12",
 }
 
 
@@ -123,23 +125,53 @@ def names(text: str) -> set[str]:
         if lower in STOPWORDS or lower in _NEGATIONS:
             continue
         before = text[max(0, match.start() - 3) : match.start()]
-        if _SENTENCE_START_RE.search(before) and token[1:].islower() and lower in _COMMON_INITIALS:
+        after = text[match.end() : match.end() + 2]
+        sentence_initial = bool(_SENTENCE_START_RE.search(before))
+        # A capitalised first word is usually just a first word ("Releasing
+        # models...") unless a second capitalised word follows ("Sam Altman").
+        if sentence_initial and token[1:].islower() and not re.match(r"\s[A-Z][a-z]", after):
             continue
+        if "-" in token:  # "GPT-style" names GPT; "Fei-Fei" stays whole
+            kept = [part for part in token.split("-") if part[:1].isupper() or part[:1].isdigit()]
+            lower = "-".join(kept).lower()
+            if not lower:
+                continue
         found.add(lower)
     return found
-
-
-# Words that often open a sentence capitalised without being names.
-_COMMON_INITIALS = frozenset(
-    """although another because before despite during even every first however if instead
-    later many meanwhile most one other perhaps since so still that these this those though
-    today together unlike when while yes yet quoting according""".split()
-)
 
 
 def has_negation(text: str) -> bool:
     """True when the text contains a negating word."""
     return any(w in _NEGATIONS or w.endswith("n't") for w in words(text))
+
+
+_SCOPE_TOKEN = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['’][A-Za-z]+)?|[.,;:!?]")
+_SCOPE = 4  # content words after a negation that it governs
+# A negation rarely reaches across a conjunction: "doesn't scale and they have sensors".
+_SCOPE_ENDS = frozenset("and but or while whereas because although though so yet".split())
+
+
+def negated_terms(text: str) -> set[str]:
+    """Stems of the content words a negation governs ("does not use LiDAR" -> {use, lidar}).
+
+    The scope runs over the next few content words, up to punctuation: a rough
+    but deterministic stand-in for parsing, enough to tell "Tesla uses LiDAR"
+    from "Tesla does not use LiDAR" without flagging an unrelated "not" nearby.
+    """
+    out: set[str] = set()
+    budget = 0
+    for token in _SCOPE_TOKEN.findall(text):
+        low = token.lower().replace("’", "'")
+        if low in ".,;:!?" or low in _SCOPE_ENDS:
+            budget = 0
+        elif low in _NEGATIONS or low.endswith("n't"):
+            budget = _SCOPE
+        elif low.startswith("un") and len(low) > 6:
+            out.add(stem(low[2:]))  # "unfulfilled" denies "fulfilled"
+        elif budget and low not in STOPWORDS:
+            out.add(stem(low.removesuffix("'s")))
+            budget -= 1
+    return out
 
 
 # Sentence boundary: terminal punctuation, optional closing quote/bracket and
@@ -156,6 +188,8 @@ def split_sentences(text: str) -> list[str]:
         end = match.end(1) if match.group(1) else match.start()
         candidate = text[start:end]
         tail = candidate.rstrip().lower()
+        if re.fullmatch(r"\s*(\d{1,3}|[a-z])[.)]", tail):
+            continue  # a list marker ("1.", "b)") opens the next sentence, it is not one
         if match.group(0).strip() == "" or "\n" not in match.group(0):
             if tail.endswith(_ABBREVIATIONS) or re.search(r"\b[a-z]\.$", tail):
                 continue
