@@ -112,6 +112,105 @@ class Settings(BaseSettings):
         default="cpu", description="Torch device for sentence-transformers models."
     )
 
+    # --- retrieval -------------------------------------------------------------
+    top_k: int = Field(default=5, ge=1, le=50, description="Passages given to the LLM and shown as sources.")
+    candidates: int = Field(
+        default=40, ge=1, description="Candidates taken from each of dense and BM25 search before fusion."
+    )
+    fusion: Literal["weighted", "rrf"] = Field(
+        default="weighted",
+        description="How dense and BM25 rankings combine: `weighted` (min-max normalised scores) "
+        "or `rrf` (reciprocal rank fusion).",
+    )
+    dense_weight: float = Field(
+        default=0.4, ge=0.0, le=1.0, description="Weight of the dense side in fusion (BM25 gets the rest)."
+    )
+    rrf_k: int = Field(default=60, ge=1, description="The k constant of reciprocal rank fusion.")
+
+    # --- language model --------------------------------------------------------
+    llm: str = Field(
+        default="llamacpp",
+        description="LLM backend: `llamacpp` (in-process GGUF), `openai` (OpenAI or any "
+        "OpenAI-compatible server) or `fake` (tests, demos).",
+    )
+    llm_model: str | None = Field(
+        default=None,
+        description="GGUF file for `llamacpp` (default: the bundled SmolLM2-135M-Instruct), or the "
+        "model name for `openai` (default: gpt-4o-mini).",
+    )
+    llm_base_url: str | None = Field(
+        default=None,
+        description="Base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 "
+        "(vLLM, Ollama: http://127.0.0.1:11434/v1, LM Studio, llama.cpp server).",
+    )
+    llm_api_key: str | None = Field(
+        default=None, description="API key for the `openai` backend; falls back to OPENAI_API_KEY."
+    )
+    llm_timeout: float = Field(default=60.0, gt=0, description="Seconds to wait for a remote LLM.")
+    llm_context_window: int | None = Field(
+        default=None,
+        ge=256,
+        description="Context window in tokens: n_ctx of the local model (default 2048), or the "
+        "remote model's window (default 8192). The prompt is packed to fit it.",
+    )
+    llm_threads: int | None = Field(
+        default=None, ge=1, description="CPU threads for the local model (default: all cores)."
+    )
+    passage_budget: int | None = Field(
+        default=None,
+        ge=64,
+        description="Tokens of passage text in the prompt. Default: 450 for the local model "
+        "(CPU prompt processing sets the time to first token), the whole window for remote ones. "
+        "Passages over their share are cut to their most relevant sentences.",
+    )
+    max_answer_tokens: int = Field(default=200, ge=16, description="Longest answer the LLM may write.")
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="Sampling temperature; 0 is deterministic.")
+    seed: int = Field(default=0, description="Sampling seed, so the same question gets the same answer.")
+
+    # --- answer checking and refusal -------------------------------------------
+    support_threshold: float = Field(
+        default=0.45,
+        ge=0.0,
+        le=1.0,
+        description="Minimum support score for an answer sentence to count as backed by its "
+        "citations (calibrated on evals/datasets/judge_check.jsonl).",
+    )
+    min_dense_score: float = Field(
+        default=0.24,
+        ge=-1.0,
+        le=1.0,
+        description="Refuse without calling the LLM when the best passage's cosine similarity "
+        "to the question is below this (calibrated on the dev set).",
+    )
+    min_query_coverage: float = Field(
+        default=0.35,
+        ge=0.0,
+        le=1.0,
+        description="Refuse when less than this share of the question's IDF-weighted terms "
+        "occurs in the retrieved passages (calibrated on the dev set).",
+    )
+    min_quote_relevance: float = Field(
+        default=0.40,
+        ge=0.0,
+        le=1.0,
+        description="When no generated sentence survives the check, quote a passage sentence "
+        "only if its relevance to the question reaches this; otherwise refuse.",
+    )
+    min_sentence_relevance: float = Field(
+        default=0.3,
+        ge=-1.0,
+        le=1.0,
+        description="A supported answer sentence is kept only if its cosine similarity to the "
+        "question reaches this (drops true but beside-the-point sentences).",
+    )
+    show_unsupported: bool = Field(
+        default=False,
+        description="Keep unsupported sentences in the answer, marked, instead of dropping them.",
+    )
+    max_question_chars: int = Field(
+        default=2000, ge=32, description="Longer questions are truncated (with a warning)."
+    )
+
     @field_validator("chunk_overlap")
     @classmethod
     def _overlap_below_size(cls, v: int, info: Any) -> int:

@@ -1,0 +1,97 @@
+"""The grounded-answer prompt, packed to the model's real context window."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .citations import REFUSAL
+from .llm import LLM, Message
+from .retrieval import Candidate
+from .text import split_sentences
+
+__all__ = ["SYSTEM_PROMPT", "PackedPrompt", "build_prompt"]
+
+# Short and concrete on purpose: a 135M-parameter model follows a plain rule
+# and one example far better than a page of policy.
+SYSTEM_PROMPT = f"""You answer questions using ONLY the numbered passages the user gives you.
+Rules:
+- Answer in one to three short sentences, using words from the passages.
+- End every sentence with the number of the passage it comes from, like [1] or [2][3].
+- Do not use anything you know that is not in the passages.
+- If the passages do not answer the question, reply exactly: {REFUSAL}
+Example: Karpathy led the Autopilot vision team at Tesla [2]."""
+
+_MARGIN = 16  # tokens of slack for the chat template around each message
+
+
+@dataclass
+class PackedPrompt:
+    messages: list[Message]
+    passages: list[Candidate]  # the ones that made it into the prompt, numbered 1..n
+    truncated: bool  # a passage was shortened or left out to fit the window
+    prompt_tokens: int
+
+
+def _passage_block(n: int, cand: Candidate, text: str | None = None) -> str:
+    title = cand.chunk.title or "untitled"
+    where = f", page {cand.chunk.page}" if cand.chunk.page else ""
+    return f"[{n}] ({title}{where})\n{text if text is not None else cand.chunk.text}"
+
+
+def _user_message(blocks: Sequence[str], question: str) -> str:
+    passages = "\n\n".join(blocks) if blocks else "(no passages)"
+    return f"Passages:\n\n{passages}\n\nQuestion: {question}\nAnswer with citations:"
+
+
+def build_prompt(
+    question: str,
+    passages: Sequence[Candidate],
+    llm: LLM,
+    max_answer_tokens: int,
+    passage_budget: int | None = None,
+    focus: Callable[[Candidate], list[str]] | None = None,
+) -> PackedPrompt:
+    """Number the passages and add them in rank order while they fit.
+
+    The hard limit is the model's window minus the answer, the system prompt,
+    the question and template slack: the prompt never overflows it. Within
+    ``passage_budget`` tokens of passage text (when given), each passage gets
+    an equal share of what is left; one that does not fit its share is cut to
+    its most relevant sentences, as ranked by ``focus`` (kept in text order),
+    else to its opening sentences.
+    """
+    window = llm.context_window - max_answer_tokens - _MARGIN
+    fixed = llm.count_tokens(SYSTEM_PROMPT) + llm.count_tokens(_user_message([], question)) + 2 * _MARGIN
+    budget = window - fixed
+    if passage_budget is not None:
+        budget = min(budget, passage_budget)
+    blocks: list[str] = []
+    used: list[Candidate] = []
+    truncated = False
+    for i, cand in enumerate(passages):
+        share = budget // (len(passages) - i)
+        block = _passage_block(len(used) + 1, cand)
+        cost = llm.count_tokens(block) + 4
+        if cost > share:
+            truncated = True
+            ranked = focus(cand) if focus else split_sentences(cand.chunk.text)
+            order = {sent: k for k, sent in enumerate(split_sentences(cand.chunk.text))}
+            kept: list[str] = []
+            for sentence in ranked:
+                trial = sorted(kept + [sentence], key=lambda x: order.get(x, 0))
+                trial_block = _passage_block(len(used) + 1, cand, " ".join(trial))
+                trial_cost = llm.count_tokens(trial_block) + 4
+                if trial_cost > share:
+                    break
+                kept, block, cost = trial, trial_block, trial_cost
+            if not kept:
+                continue  # not even one sentence fits; its share goes to the next passage
+        blocks.append(block)
+        used.append(cand)
+        budget -= cost
+    messages: list[Message] = [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": _user_message(blocks, question)},
+    ]
+    return PackedPrompt(messages, used, truncated, llm.prompt_tokens(messages))
