@@ -30,6 +30,13 @@ _SETTING_FLAGS: list[tuple[str, str, type, str]] = [
     ("--embed-base-url", "embed_base_url", str, "OpenAI-compatible embeddings URL (RAG_EMBED_BASE_URL)"),
     ("--chunk-size", "chunk_size", int, "chunk length in embedder tokens (RAG_CHUNK_SIZE)"),
     ("--chunk-overlap", "chunk_overlap", int, "tokens shared by neighbouring chunks (RAG_CHUNK_OVERLAP)"),
+    ("--llm", "llm", str, "llamacpp | openai | fake (RAG_LLM)"),
+    ("--llm-model", "llm_model", str, "GGUF file, or model name on the server (RAG_LLM_MODEL)"),
+    ("--llm-base-url", "llm_base_url", str, "OpenAI-compatible server URL (RAG_LLM_BASE_URL)"),
+    ("--llm-api-key", "llm_api_key", str, "API key for the openai backend (RAG_LLM_API_KEY, OPENAI_API_KEY)"),
+    ("--llm-timeout", "llm_timeout", float, "seconds to wait for a remote LLM (RAG_LLM_TIMEOUT)"),
+    ("--top-k", "top_k", int, "passages given to the model (RAG_TOP_K)"),
+    ("--temperature", "temperature", float, "sampling temperature (RAG_TEMPERATURE)"),
 ]
 
 
@@ -56,14 +63,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=_cmd_ingest)
 
+    p = sub.add_parser("ask", parents=[common], help="answer a question from the corpus, with sources")
+    p.add_argument("question", help="the question (quote it)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.add_argument("--draft", action="store_true", help="also print the model's unchecked draft")
+    p.set_defaults(func=_cmd_ask)
+
     p = sub.add_parser("status", parents=[common], help="show what is indexed")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_status)
 
     p = sub.add_parser("bench", parents=[common], help="measure speed on this machine")
-    p.add_argument("target", choices=["ingest"], help="what to measure")
+    p.add_argument("target", choices=["ingest", "retrieval"], help="what to measure")
     p.add_argument("--squad", metavar="FILE", help="SQuAD v1.1 dev JSON (default: ../shared/datasets/)")
     p.add_argument("--limit", type=int, metavar="N", help="use only the first N paragraphs")
+    p.add_argument("--questions", type=int, metavar="N", help="retrieval: score N questions spread over the set")
     p.add_argument("--out", metavar="DIR", default="bench-results", help="folder for the JSON results")
     p.set_defaults(func=_cmd_bench)
     return parser
@@ -93,6 +107,52 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _excerpt(text: str, limit: int = 300) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def _location(source: str, start: int, end: int, page: int | None) -> str:
+    from pathlib import Path
+
+    where = f"{Path(source).name}, chars {start}–{end}"
+    return f"{where}, page {page}" if page else where
+
+
+def _print_answer(answer: Any, show_draft: bool) -> None:
+    if answer.mode == "error":
+        print(f"error: {answer.error}", file=sys.stderr)
+    else:
+        print(answer.text)
+    for warning in answer.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if show_draft:
+        print(f"\n(draft, unchecked) {answer.draft.strip()}")
+    if answer.citations:
+        print("\nSources:")
+        for c in answer.citations:
+            print(f"[{c.n}] {c.title} — {_location(c.source, c.start, c.end, c.page)}")
+            print(f"    “{_excerpt(c.evidence or c.text)}”")
+    elif answer.passages:
+        print("\nClosest passages:" if answer.refused else "\nRetrieved passages:")
+        for n, p in enumerate(answer.passages, start=1):
+            print(f"[{n}] {p.chunk.title} — {_location(p.chunk.source, p.chunk.start, p.chunk.end, p.chunk.page)}")
+            print(f"    “{_excerpt(p.chunk.text, 200)}”")
+
+
+def _cmd_ask(args: argparse.Namespace) -> int:
+    from .answer import Answerer
+
+    settings = _settings(args)
+    answerer = Answerer(settings)
+    answer = answerer.ask(args.question)
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        _print_answer(answer, args.draft)
+    return 1 if answer.mode == "error" else 0
+
+
 def _cmd_status(args: argparse.Namespace) -> int:
     from .store import open_store
 
@@ -120,15 +180,24 @@ def _cmd_status(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from evals.bench_ingest import environment, format_ingest_bench, run_ingest_bench, write_json
+    from evals import bench_ingest, bench_retrieval
 
     settings = _settings(args)
-    print("environment: " + ", ".join(f"{k}={v}" for k, v in environment().items()))
-    result = run_ingest_bench(
-        Path(args.squad) if args.squad else None, args.limit, settings, progress=sys.stderr.isatty()
-    )
-    print(format_ingest_bench(result))
-    print(f"results written to {write_json(result, Path(args.out))}")
+    env = bench_ingest.environment()
+    print("environment: " + ", ".join(f"{k}={v}" for k, v in env.items()))
+    squad = Path(args.squad) if args.squad else None
+    progress = sys.stderr.isatty()
+    if args.target == "ingest":
+        result = bench_ingest.run_ingest_bench(squad, args.limit, settings, progress=progress)
+        print(bench_ingest.format_ingest_bench(result))
+        path = bench_ingest.write_json(result, Path(args.out))
+    else:
+        result = bench_retrieval.run_retrieval_bench(
+            settings, squad, args.limit, args.questions, progress=progress
+        )
+        print(bench_retrieval.format_retrieval_bench(result))
+        path = bench_retrieval.write_json(result, Path(args.out), env)
+    print(f"results written to {path}")
     return 0
 
 

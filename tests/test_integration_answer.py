@@ -1,0 +1,127 @@
+"""End to end with the real bundled models: MiniLM embeddings and SmolLM2-135M via llama.cpp."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ingest import ingest
+from rag.answer import Answerer
+from rag.citations import REFUSAL
+from rag.config import load_settings
+from rag.llm import bundled_gguf_path
+from tests.conftest import SEEDS
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("answer"))
+    ingest([SEEDS], settings, progress=False)
+    return settings
+
+
+def assert_grounded(answer) -> None:  # noqa: ANN001
+    """Every kept sentence is supported and cites a passage that was given."""
+    assert answer.mode in ("answer", "quote"), answer.to_dict()
+    assert answer.citations
+    for c in answer.citations:
+        assert 1 <= c.n <= len(answer.passages)
+        assert answer.passages[c.n - 1].chunk.id == c.chunk_id
+    kept = [s for s in answer.sentences if s.supported]
+    assert kept and all(1 <= n <= len(answer.passages) for s in kept for n in s.citations)
+
+
+def test_corpus_question_is_answered_with_checked_citations(real) -> None:  # noqa: ANN001
+    answer = Answerer(real).ask("Which course did Karpathy design at Stanford?")
+    assert_grounded(answer)
+    assert "CS231n" in answer.text
+    assert answer.model.startswith("llamacpp:SmolLM2")
+    assert answer.timings["first_token"] > 0 and answer.tokens_generated > 0
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What is the capital of Australia?", "When is Andrej Karpathy's birthday?", "How do I bake sourdough bread?"],
+)
+def test_out_of_corpus_questions_are_refused(real, question: str) -> None:  # noqa: ANN001
+    answer = Answerer(real).ask(question)
+    assert answer.refused and answer.text == REFUSAL, answer.to_dict()
+    assert answer.passages  # the closest passages are still shown
+
+
+def test_concurrent_callers_share_one_local_model_safely(real) -> None:  # noqa: ANN001
+    answerer = Answerer(real)
+    questions = ["Which course did Karpathy design at Stanford?", "What did Karpathy lead at Tesla?"] * 2
+    results: list = [None] * len(questions)
+
+    def worker(i: int) -> None:
+        results[i] = answerer.ask(questions[i])
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(questions))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+    # Deterministic decoding: the same question gets the same draft whatever ran beside it.
+    assert results[0].draft == results[2].draft and results[1].draft == results[3].draft
+    for r in results:
+        assert r.mode in ("answer", "quote", "refusal")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_openai_backend_against_a_llama_cpp_server(real, tmp_path: Path) -> None:  # noqa: ANN001
+    """Swapping the model is one setting: the same GGUF behind an OpenAI-compatible server."""
+    port = _free_port()
+    log = (tmp_path / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf_path()),
+         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--model_alias", "smollm2"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None:
+                    pytest.fail(f"llama_cpp.server exited: {(tmp_path / 'server.log').read_text()[-2000:]}")
+                time.sleep(0.5)
+        else:
+            pytest.fail("llama_cpp.server did not start")
+        remote = real.model_copy(
+            update={"llm": "openai", "llm_base_url": f"http://127.0.0.1:{port}/v1", "llm_model": "smollm2",
+                    "llm_context_window": 2048}
+        )
+        answer = Answerer(remote).ask("Which course did Karpathy design at Stanford?")
+        assert answer.model == "openai:smollm2"
+        assert answer.draft.strip()
+        assert_grounded(answer)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+def test_dead_server_gives_a_message_and_passages(real) -> None:  # noqa: ANN001
+    dead = real.model_copy(
+        update={"llm": "openai", "llm_base_url": f"http://127.0.0.1:{_free_port()}/v1", "llm_model": "x",
+                "llm_timeout": 5.0}
+    )
+    answer = Answerer(dead).ask("Which course did Karpathy design at Stanford?")
+    assert answer.mode == "error" and "cannot reach" in answer.error
+    assert answer.passages
