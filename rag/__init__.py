@@ -1,5 +1,12 @@
-"""rag: grounded question answering over a document corpus, with checked citations."""
+"""rag: grounded question answering over a document corpus, with checked citations.
 
+    >>> from rag import Answerer, load_settings
+    >>> answer = Answerer(load_settings()).ask("Which course did Karpathy design at Stanford?")
+    >>> answer.text, [c.source for c in answer.citations]
+"""
+
+from .answer import Answer, AnswerEvent, Answerer, Citation, QuestionError, SentenceVerdict
+from .citations import REFUSAL, parse_answer
 from .config import Settings, load_settings
 from .documents import Chunk, Document, chunk_id
 from .embeddings import (
@@ -19,14 +26,22 @@ from .errors import (
     RagError,
     StoreError,
 )
+from .llm import LLM, LLMS, FakeLLM, LlamaCppLLM, OpenAILLM, get_llm
+from .retrieval import Candidate, Retrieval, Retriever
 from .store import ChunkStore, StoreInfo, open_store
+from .support import Support, SupportChecker
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Answer",
+    "AnswerEvent",
+    "Answerer",
     "BackendError",
+    "Candidate",
     "Chunk",
     "ChunkStore",
+    "Citation",
     "ConfigError",
     "Document",
     "DocumentError",
@@ -34,15 +49,29 @@ __all__ = [
     "Embedder",
     "EmbedderMismatchError",
     "FakeEmbedder",
+    "FakeLLM",
     "IngestError",
+    "LLM",
+    "LLMS",
+    "LlamaCppLLM",
     "OpenAIEmbedder",
+    "OpenAILLM",
+    "QuestionError",
+    "REFUSAL",
     "RagError",
+    "Retrieval",
+    "Retriever",
     "SentenceTransformerEmbedder",
+    "SentenceVerdict",
     "Settings",
     "StoreError",
     "StoreInfo",
+    "Support",
+    "SupportChecker",
     "chunk_id",
     "get_embedder",
+    "get_llm",
     "load_settings",
     "open_store",
+    "parse_answer",
 ]

@@ -24,6 +24,7 @@ import numpy as np
 
 from .config import Settings
 from .errors import BackendError, ConfigError
+from .registry import Registry
 
 __all__ = [
     "Embedder",
@@ -302,27 +303,14 @@ EMBEDDERS: dict[str, Callable[[Settings], Embedder]] = {
     "fake": _fake,
 }
 
-_cache: dict[tuple[object, ...], Embedder] = {}
-_cache_lock = threading.Lock()
+_registry: Registry[Embedder] = Registry(
+    "embedder",
+    "embedder",
+    EMBEDDERS,
+    ("embed_model", "embed_base_url", "embed_api_key", "embed_max_tokens", "embed_device", "embed_batch_size"),
+)
 
 
 def get_embedder(settings: Settings) -> Embedder:
     """The embedder named by ``settings.embedder``; models are loaded once per process."""
-    factory = EMBEDDERS.get(settings.embedder)
-    if factory is None:
-        raise ConfigError(
-            f"unknown embedder {settings.embedder!r}; choose one of: {', '.join(sorted(EMBEDDERS))}"
-        )
-    key = (
-        settings.embedder,
-        settings.embed_model,
-        settings.embed_base_url,
-        settings.embed_api_key,
-        settings.embed_max_tokens,
-        settings.embed_device,
-        settings.embed_batch_size,
-    )
-    with _cache_lock:
-        if key not in _cache:
-            _cache[key] = factory(settings)
-        return _cache[key]
+    return _registry.get(settings)

@@ -22,6 +22,7 @@ from .text import content_terms, names, numbers
 
 __all__ = ["Quote", "Relevance", "answer_type", "has_answer_type", "best_quote"]
 
+_PAIR_PENALTY = 0.03
 _MONTHS = "january february march april may june july august september october november december".split()
 
 
@@ -102,10 +103,12 @@ def best_quote(
     for n, passage in enumerate(passages, start=1):
         windows, vectors = checker.windows(passage)
         count = (len(windows) + 1) // 2  # n sentences come before n - 1 pairs
-        for sentence, vector in zip(windows[:count], vectors[:count]):
-            if len(set(content_terms(sentence))) < 3:
-                continue  # headings and fragments are not answers
-            relevance = scorer.score(sentence, vector)
+        for i, (window, vector) in enumerate(zip(windows, vectors)):
+            if len(set(content_terms(window))) < 4 or window.rstrip().endswith(":"):
+                continue  # headings, fragments and lead-ins ("On Tesla vs Waymo:") are not answers
+            # A pair of sentences is quoted only when it answers clearly better
+            # than one ("...a course on computer vision. The class was CS231n.").
+            relevance = scorer.score(window, vector) - (_PAIR_PENALTY if i >= count else 0.0)
             if best is None or relevance > best.relevance:
-                best = Quote(n, sentence, relevance)
+                best = Quote(n, window, relevance)
     return best

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .config import Settings
 from .errors import BackendError, ConfigError
+from .registry import Registry
 
 __all__ = [
     "LLM",
@@ -166,9 +167,10 @@ class LlamaCppLLM(LLM):
     ) -> Iterator[str]:
         with self._lock:
             model = self.model
-            # No reset(): llama-cpp-python reuses the longest common token prefix
-            # with the previous prompt (the system prompt), and with greedy
-            # decoding the output does not depend on what was cached.
+            # Reusing the cached prompt prefix would save ~0.5 s, but it changes
+            # the floating-point batching and so, at times, the greedy output:
+            # the same question must get the same draft whatever ran before.
+            model.reset()
             try:
                 chunks = model.create_chat_completion(
                     messages=list(messages),
@@ -377,26 +379,15 @@ LLMS: dict[str, Callable[[Settings], LLM]] = {
     "fake": _fake,
 }
 
-_cache: dict[tuple[object, ...], LLM] = {}
-_cache_lock = threading.Lock()
+_registry: Registry[LLM] = Registry(
+    "LLM backend",
+    "llm",
+    LLMS,
+    ("llm_model", "llm_base_url", "llm_api_key", "llm_context_window", "llm_timeout", "llm_threads",
+     "seed", "passage_budget"),
+)
 
 
 def get_llm(settings: Settings) -> LLM:
     """The backend named by ``settings.llm``; a local model is loaded once per process."""
-    factory = LLMS.get(settings.llm)
-    if factory is None:
-        raise ConfigError(f"unknown LLM backend {settings.llm!r}; choose one of: {', '.join(sorted(LLMS))}")
-    key = (
-        settings.llm,
-        settings.llm_model,
-        settings.llm_base_url,
-        settings.llm_api_key,
-        settings.llm_context_window,
-        settings.llm_timeout,
-        settings.llm_threads,
-        settings.seed,
-    )
-    with _cache_lock:
-        if key not in _cache:
-            _cache[key] = factory(settings)
-        return _cache[key]
+    return _registry.get(settings)

@@ -29,7 +29,7 @@ _MARGIN = 16  # tokens of slack for the chat template around each message
 class PackedPrompt:
     messages: list[Message]
     passages: list[Candidate]  # the ones that made it into the prompt, numbered 1..n
-    truncated: bool  # a passage was shortened or left out to fit the window
+    truncated: bool  # the model's window forced a passage to be shortened or left out
     prompt_tokens: int
 
 
@@ -64,6 +64,9 @@ def build_prompt(
     window = llm.context_window - max_answer_tokens - _MARGIN
     fixed = llm.count_tokens(SYSTEM_PROMPT) + llm.count_tokens(_user_message([], question)) + 2 * _MARGIN
     budget = window - fixed
+    # Trimming to a chosen passage budget is by design; only the window forcing
+    # it is worth a warning.
+    window_binding = passage_budget is None or passage_budget >= budget
     if passage_budget is not None:
         budget = min(budget, passage_budget)
     blocks: list[str] = []
@@ -74,7 +77,7 @@ def build_prompt(
         block = _passage_block(len(used) + 1, cand)
         cost = llm.count_tokens(block) + 4
         if cost > share:
-            truncated = True
+            truncated = truncated or window_binding
             ranked = focus(cand) if focus else split_sentences(cand.chunk.text)
             order = {sent: k for k, sent in enumerate(split_sentences(cand.chunk.text))}
             kept: list[str] = []

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +13,7 @@ from rag.config import load_settings
 from rag.embeddings import get_embedder
 from rag.store import open_store
 from tests.conftest import SEEDS
+from tests.servers import free_port, running
 
 pytestmark = pytest.mark.integration
 
@@ -56,29 +54,11 @@ def test_ingest_seeds_and_find_the_right_article(real_settings, phrase: str, art
     assert hits[0][1] > 0.4
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_ingest_into_a_chroma_server(tmp_path: Path) -> None:
     chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-    port = _free_port()
-    server = subprocess.Popen(
-        [chroma, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("chroma server did not start")
+    port = free_port()
+    command = [chroma, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)]
+    with running(command, port, tmp_path / "chroma.log", timeout=60):
         settings = load_settings(data_dir=tmp_path / "d", chroma_host="127.0.0.1", chroma_port=port, embedder="fake")
         report = ingest([SEEDS], settings, progress=False)
         assert report.added == 5
@@ -88,6 +68,3 @@ def test_ingest_into_a_chroma_server(tmp_path: Path) -> None:
         assert info.documents == 5 and info.chunks == report.chunks_written
         assert "chroma server" in info.location
         assert not (tmp_path / "d" / "chroma").exists()  # nothing went to the embedded store
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
