@@ -7,11 +7,19 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast install bench clean
+Q ?= What did Karpathy say about Tesla and Waymo?
 
+.PHONY: run ask test test-fast install bench clean
+
+# The main job on the embedded defaults (no key, no server): index the corpus,
+# show the store, answer a sample question with its sources.
 run: $(STAMP)
 	$(BIN)/rag ingest
 	$(BIN)/rag status
+	$(BIN)/rag ask "$(Q)"
+
+ask: $(STAMP)
+	$(BIN)/rag ask "$(Q)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -21,6 +29,7 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/rag bench ingest
+	$(BIN)/rag bench retrieval
 
 install: $(STAMP)
 

@@ -21,14 +21,14 @@ from .citations import REFUSAL, format_citations, is_refusal, parse_answer
 from .config import Settings
 from .embeddings import Embedder, get_embedder
 from .errors import BackendError, RagError
-from .extract import Relevance, answer_type, best_quote, has_answer_type
+from .extract import Relevance, answer_type, best_quotes, has_answer_type
 from .llm import LLM, get_llm
 from .prompts import build_prompt
 from .retrieval import Candidate, Retrieval, Retriever
 from .rewrite import standalone_question
 from .store import ChunkStore, open_store
 from .support import SupportChecker
-from .text import content_terms, normalise_for_match
+from .text import content_terms
 
 __all__ = ["Answer", "AnswerEvent", "Answerer", "Citation", "QuestionError", "SentenceVerdict", "REFUSAL"]
 
@@ -307,12 +307,13 @@ class Answerer:
         parsed = parse_answer(draft, len(passages))
         texts = [p.chunk.text for p in passages]
         verdicts: list[SentenceVerdict] = []
-        seen: set[str] = set()
+        seen: list[set[str]] = []
         for sentence in parsed.sentences:
-            key = normalise_for_match(sentence.text)
-            if key in seen or is_refusal(sentence.text):
+            terms = set(content_terms(sentence.text))
+            repeated = any(len(terms & t) >= 0.8 * max(len(terms | t), 1) for t in seen)
+            if repeated or is_refusal(sentence.text):
                 continue  # small models repeat themselves; a refusal sentence is not a claim
-            seen.add(key)
+            seen.append(terms)
             note = ""
             cited = sentence.citations
             support = self.checker.check(sentence.text, [texts[n - 1] for n in cited]) if cited else None
@@ -340,16 +341,20 @@ class Answerer:
         supported = [v for v in verdicts if v.supported]
         common = {"draft": draft, "removed_citations": removed, "sentences": verdicts, "passages": passages}
         quotes = self._quotes(question, passages, draft)
-        if supported and quotes:
-            # The model's sentences are shown only when they answer at least as
-            # well as the best passage sentence; a small model's checked but
-            # beside-the-point sentence loses to a quote that answers.
+        if supported:
+            # The model's sentences must answer the question as a quote would have
+            # to, and at least as well as the best passage sentence: a small
+            # model's checked but beside-the-point sentence loses to a quote.
             scorer = Relevance(question, self.checker, self.retriever.lexical.idf)
             drafted = max(scorer.score(v.text) for v in supported)
-            quoted = scorer.score(quotes[0][1])
-            if drafted + _DRAFT_MARGIN < quoted:
+            reason = ""
+            if drafted < self.settings.min_quote_relevance:
+                reason = "does not answer the question closely enough"
+            elif quotes and drafted + _DRAFT_MARGIN < quotes[0][2]:
+                reason = "a passage sentence answers the question better"
+            if reason:
                 for v in supported:
-                    v.supported, v.reason = False, "a passage sentence answers the question better"
+                    v.supported, v.reason = False, reason
                 supported = []
         if supported:
             shown = verdicts if self.settings.show_unsupported else supported
@@ -372,12 +377,11 @@ class Answerer:
 
     def _quotes(self, question: str, passages: list[Candidate], draft: str) -> list[tuple[int, str, float]]:
         """The passage sentence that answers the question, if it is relevant enough to quote."""
-        quote = best_quote(
-            question, [p.chunk.text for p in passages], self.checker, self.retriever.lexical.idf, draft
+        quotes = best_quotes(
+            question, [p.chunk.text for p in passages], self.checker, self.retriever.lexical.idf, draft,
+            threshold=self.settings.min_quote_relevance,
         )
-        if quote is None or quote.relevance < self.settings.min_quote_relevance:
-            return []
-        return [(quote.passage, quote.sentence, quote.relevance)]
+        return [(q.passage, q.sentence, q.relevance) for q in quotes]
 
     def _citations(self, numbers: list[int], verdicts: list[SentenceVerdict], passages: list[Candidate]) -> list[Citation]:
         out = []

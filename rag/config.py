@@ -190,7 +190,7 @@ class Settings(BaseSettings):
         "occurs in the retrieved passages (calibrated on the dev set).",
     )
     min_quote_relevance: float = Field(
-        default=0.42,
+        default=0.52,
         ge=0.0,
         le=1.0,
         description="When no generated sentence survives the check, quote a passage sentence "

@@ -20,9 +20,13 @@ import numpy as np
 from .support import SupportChecker
 from .text import content_terms, names, numbers
 
-__all__ = ["Quote", "Relevance", "answer_type", "has_answer_type", "best_quote"]
+__all__ = ["Quote", "Relevance", "answer_type", "has_answer_type", "best_quote", "best_quotes"]
 
 _PAIR_PENALTY = 0.03
+# A second quote must bring this share of the question's (IDF-weighted) terms
+# that the first one lacks: "Where did he study, and where did he work?".
+_SECOND_QUOTE_GAIN = 0.25
+_YEAR = re.compile(r"1[89]\d\d|20\d\d")
 _MONTHS = "january february march april may june july august september october november december".split()
 
 
@@ -44,8 +48,8 @@ def has_answer_type(sentence: str, kind: str | None, question: str) -> bool:
         return True
     if kind == "date":
         return bool(re.search(r"\b(1[89]\d\d|20\d\d)s?\b", sentence)) or any(m in sentence.lower() for m in _MONTHS)
-    if kind == "number":
-        return bool(numbers(sentence) - numbers(question))
+    if kind == "number":  # a year is not a quantity: "how much funding" is not answered by "in 2024"
+        return any(not _YEAR.fullmatch(n) for n in numbers(sentence) - numbers(question))
     return bool(names(sentence) - names(question))
 
 
@@ -72,20 +76,79 @@ class Relevance:
         self.kind = answer_type(question)
 
     def score(self, sentence: str, vector: np.ndarray | None = None) -> float:
-        """0..1: meaning (0.45), question-term coverage (0.35), echo of the draft (0.2);
-        times 0.7 when the sentence lacks the kind of answer asked for."""
+        """0..1: closeness in meaning (0.55) and question-term coverage (0.45), times
+        0.7 when the sentence lacks the kind of answer asked for. Thresholds apply to this."""
         terms = set(content_terms(sentence))
         if not terms:
             return 0.0
         if vector is None:
             vector = self.checker.embedder.embed_query(sentence)
         sim = float(np.asarray(vector) @ self.qvec)
-        coverage = sum(w for t, w in self.weights.items() if t in terms) / self.total
-        echoed = len(terms & self.draft_terms) / len(terms) if self.draft_terms else 0.0
-        relevance = 0.45 * max(sim, 0.0) + 0.35 * coverage + 0.2 * echoed
+        relevance = 0.55 * max(sim, 0.0) + 0.45 * self.coverage(terms)
         if not has_answer_type(sentence, self.kind, self.question):
             relevance *= 0.7
         return relevance
+
+    def coverage(self, terms: set[str]) -> float:
+        """IDF-weighted share of the question's terms among ``terms``."""
+        return sum(w for t, w in self.weights.items() if t in terms) / self.total
+
+    def echo(self, sentence: str) -> float:
+        """Share of the sentence the draft repeated: a tie-breaker for ranking only,
+        since a model that invents freely must not lift a sentence over the bar."""
+        terms = set(content_terms(sentence))
+        return len(terms & self.draft_terms) / len(terms) if terms and self.draft_terms else 0.0
+
+
+def _is_prose(window: str) -> bool:
+    """Sentences end in punctuation; headings, titles and table rows mostly do not."""
+    text = window.rstrip()
+    if text.endswith(":"):
+        return False  # a lead-in ("On Tesla vs Waymo:")
+    return text[-1:] in ".!?\"”’)]" or len(text.split()) >= 12
+
+
+def best_quotes(
+    question: str,
+    passages: Sequence[str],
+    checker: SupportChecker,
+    idf: Callable[[str], float],
+    draft: str = "",
+    threshold: float = 0.0,
+) -> list[Quote]:
+    """The passage sentence (or pair) that best answers ``question``, plus a second one
+    from another passage when it covers question terms the first does not.
+
+    Candidates are ranked by relevance plus a small bonus for what the draft
+    echoed; only quotes whose relevance alone reaches ``threshold`` are returned.
+    """
+    if not passages:
+        return []
+    scorer = Relevance(question, checker, idf, draft)
+    ranked: list[tuple[float, Quote]] = []
+    for n, passage in enumerate(passages, start=1):
+        windows, vectors = checker.windows(passage)
+        count = (len(windows) + 1) // 2  # n sentences come before n - 1 pairs
+        for i, (window, vector) in enumerate(zip(windows, vectors)):
+            if len(set(content_terms(window))) < 4 or not _is_prose(window):
+                continue
+            # A pair of sentences is quoted only when it answers clearly better
+            # than one ("...a course on computer vision. The class was CS231n.").
+            relevance = scorer.score(window, vector) - (_PAIR_PENALTY if i >= count else 0.0)
+            ranked.append((relevance + 0.1 * scorer.echo(window), Quote(n, window, relevance)))
+    ranked.sort(key=lambda x: -x[0])
+    chosen = [q for _, q in ranked if q.relevance >= threshold][:1]
+    if not chosen:
+        return []
+    first_terms = set(content_terms(chosen[0].sentence))
+    for _, quote in ranked:
+        if quote.passage == chosen[0].passage or quote.relevance < threshold:
+            continue
+        gain = scorer.coverage(set(content_terms(quote.sentence)) - first_terms)
+        if gain >= _SECOND_QUOTE_GAIN:
+            chosen.append(quote)
+        break  # only the best candidate from another passage is considered
+    return chosen
 
 
 def best_quote(
@@ -95,20 +158,6 @@ def best_quote(
     idf: Callable[[str], float],
     draft: str = "",
 ) -> Quote | None:
-    """The passage sentence that best answers ``question``, with its relevance in [0, 1]."""
-    if not passages:
-        return None
-    scorer = Relevance(question, checker, idf, draft)
-    best: Quote | None = None
-    for n, passage in enumerate(passages, start=1):
-        windows, vectors = checker.windows(passage)
-        count = (len(windows) + 1) // 2  # n sentences come before n - 1 pairs
-        for i, (window, vector) in enumerate(zip(windows, vectors)):
-            if len(set(content_terms(window))) < 4 or window.rstrip().endswith(":"):
-                continue  # headings, fragments and lead-ins ("On Tesla vs Waymo:") are not answers
-            # A pair of sentences is quoted only when it answers clearly better
-            # than one ("...a course on computer vision. The class was CS231n.").
-            relevance = scorer.score(window, vector) - (_PAIR_PENALTY if i >= count else 0.0)
-            if best is None or relevance > best.relevance:
-                best = Quote(n, window, relevance)
-    return best
+    """The single best quote, whatever its relevance (for calibration and tests)."""
+    quotes = best_quotes(question, passages, checker, idf, draft, threshold=-1.0)
+    return quotes[0] if quotes else None

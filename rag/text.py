@@ -131,6 +131,7 @@ def names(text: str) -> set[str]:
         # models...") unless a second capitalised word follows ("Sam Altman").
         if sentence_initial and token[1:].islower() and not re.match(r"\s[A-Z][a-z]", after):
             continue
+        lower = re.sub(r"['’]s$", "", lower)  # "Tesla's" names Tesla
         if "-" in token:  # "GPT-style" names GPT; "Fei-Fei" stays whole
             kept = [part for part in token.split("-") if part[:1].isupper() or part[:1].isdigit()]
             lower = "-".join(kept).lower()

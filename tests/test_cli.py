@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -51,3 +52,50 @@ def test_python_dash_m_rag_works(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 1 and "rag ingest" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _indexed(tmp_path: Path) -> list[str]:
+    common = ["--data-dir", str(tmp_path / "d"), "--embedder", "fake"]
+    assert run("ingest", *common) == 0
+    return common
+
+
+def test_ask_json_has_the_documented_fields(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    common = _indexed(tmp_path)
+    capsys.readouterr()
+    assert run("ask", "--json", "--llm", "fake", "Under whom did Karpathy work at Stanford University?", *common) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {"question", "answer", "refused", "citations", "passages", "model", "timings"} <= set(data)
+    assert data["model"] == "fake:extractive" and data["passages"]
+
+
+def test_ask_prints_answer_then_sources(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    common = _indexed(tmp_path)
+    capsys.readouterr()
+    assert run("ask", "--llm", "fake", "Under whom did Karpathy work at Stanford University?", *common) == 0
+    out = capsys.readouterr().out
+    assert "Sources:" in out or "Closest passages:" in out
+    assert re.search(r"^\[\d+\] .+ — .+, chars \d+–\d+$", out, re.M)  # numbered source with its location
+
+
+def test_ask_empty_question_exits_nonzero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    common = _indexed(tmp_path)
+    capsys.readouterr()
+    assert run("ask", "--llm", "fake", "   ", *common) == 1
+    err = capsys.readouterr().err
+    assert "empty" in err and "Traceback" not in err
+
+
+def test_ask_with_a_dead_server_explains_and_shows_passages(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.servers import free_port
+
+    common = _indexed(tmp_path)
+    capsys.readouterr()
+    code = run(
+        "ask", "--llm", "openai", "--llm-base-url", f"http://127.0.0.1:{free_port()}/v1", "--llm-timeout", "5",
+        "Under whom did Karpathy work at Stanford University?", *common,
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.err.startswith("error: cannot reach the LLM server") and "Traceback" not in captured.err
+    assert "Retrieved passages:" in captured.out
