@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import math
 import os
@@ -140,7 +141,17 @@ class LlamaCppLLM(LLM):
                     )
                 except (ValueError, RuntimeError) as exc:
                     raise BackendError(f"cannot load the GGUF model {self._path.name}: {exc}") from None
+                # Llama.__del__ at interpreter shutdown runs after its module globals
+                # are gone and prints a traceback; close it while they still exist.
+                atexit.register(self.close)
             return self._model
+
+    def close(self) -> None:
+        """Free the model (it loads again on next use)."""
+        with self._lock:
+            if self._model is not None:
+                self._model.close()
+                self._model = None
 
     @property
     def context_window(self) -> int:
