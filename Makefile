@@ -9,20 +9,25 @@ STAMP  := $(VENV)/.installed
 
 Q ?= What did Karpathy say about Tesla and Waymo?
 
-.PHONY: run ask test test-fast install bench clean
+.PHONY: run ask test test-fast install bench clean chromium
 
-# The main job on the embedded defaults (no key, no server): index the corpus,
-# show the store, answer a sample question with its sources.
+# The main job on the embedded defaults (no key, no server): the web chat on
+# http://127.0.0.1:7860, indexing seeds/ first when the store is empty.
 run: $(STAMP)
-	$(BIN)/rag ingest
-	$(BIN)/rag status
-	$(BIN)/rag ask "$(Q)"
+	$(BIN)/rag serve
 
 ask: $(STAMP)
+	$(BIN)/rag ingest
 	$(BIN)/rag ask "$(Q)"
 
-test: $(STAMP)
+# The browser tests drive Debian's Chromium; install it when missing (needs root).
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "chromium is missing: run 'sudo apt-get install chromium' for the browser tests"; fi; }
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not integration"

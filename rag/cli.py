@@ -69,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--draft", action="store_true", help="also print the model's unchecked draft")
     p.set_defaults(func=_cmd_ask)
 
+    p = sub.add_parser("serve", parents=[common], help="serve the web chat (127.0.0.1:7860)")
+    p.add_argument("--host", dest="host", default=None, help="address to bind (RAG_HOST; default 127.0.0.1)")
+    p.add_argument("--port", dest="port", type=int, default=None, help="port (RAG_PORT; default 7860)")
+    p.set_defaults(func=_cmd_serve)
+
     p = sub.add_parser("status", parents=[common], help="show what is indexed")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_status)
@@ -151,6 +156,15 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     else:
         _print_answer(answer, args.draft)
     return 1 if answer.mode == "error" else 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from ui import serve
+
+    settings = _settings(args)
+    overrides = {k: getattr(args, k) for k in ("host", "port") if getattr(args, k) is not None}
+    serve(settings.model_copy(update=overrides) if overrides else settings)
+    return 0
 
 
 def _cmd_status(args: argparse.Namespace) -> int:

@@ -211,6 +211,20 @@ class Settings(BaseSettings):
         default=2000, ge=32, description="Longer questions are truncated (with a warning)."
     )
 
+    # --- web chat ------------------------------------------------------------------
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address `rag serve` binds to; 127.0.0.1 keeps the chat on this machine. "
+        "Use 0.0.0.0 to expose it (and set a login).",
+    )
+    port: int = Field(default=7860, ge=1, le=65535, description="Port of the web chat.")
+    ui_username: str | None = Field(default=None, description="Login name for the web chat (with ui_password).")
+    ui_password: str | None = Field(default=None, description="Login password for the web chat.")
+    ui_concurrency: int = Field(
+        default=4, ge=1, description="Questions answered at once; the rest wait in the queue "
+        "(the local model still runs one generation at a time)."
+    )
+
     @field_validator("chunk_overlap")
     @classmethod
     def _overlap_below_size(cls, v: int, info: Any) -> int:
@@ -251,7 +265,7 @@ class Settings(BaseSettings):
         """Settings as a dict with secrets masked, safe to print or log."""
         out = self.model_dump(mode="json")
         for key in out:
-            if key.endswith("api_key") and out[key]:
+            if (key.endswith("api_key") or key.endswith("password")) and out[key]:
                 out[key] = "***"
         return out
 

@@ -21,6 +21,7 @@ def free_port() -> int:
 @contextmanager
 def running(command: Sequence[str], port: int, log: Path, timeout: float = 120.0) -> Iterator[subprocess.Popen]:
     """Run ``command`` until the block ends; fail the test if 127.0.0.1:``port`` never opens."""
+    log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
         proc = subprocess.Popen(list(command), stdout=out, stderr=subprocess.STDOUT)
         try:

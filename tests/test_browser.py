@@ -1,0 +1,110 @@
+"""The served page in headless Chromium (Debian's), driven by Playwright for Python."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from ingest import ingest
+from rag.config import load_settings
+from tests.conftest import SEEDS
+from tests.servers import free_port, running
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+EVIL = (
+    "Evil notes about the Karpathy robot lab.\n\n"
+    "The Karpathy robot lab test page says <script>alert('xss')</script> and "
+    "<img src=x onerror=alert('img')> and [click](javascript:alert('js')) inside the robot lab."
+)
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser_context():  # noqa: ANN201
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: `apt-get install chromium` (make test does it when run as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            tempfile.mkdtemp(prefix="rag-chromium-"), executable_path=CHROMIUM, headless=True, args=FLAGS
+        )
+        yield context
+        context.close()
+
+
+def serve(data_dir: Path, *extra: str):  # noqa: ANN201
+    port = free_port()
+    command = [sys.executable, "-m", "rag", "serve", "--data-dir", str(data_dir), "--port", str(port), *extra]
+    return port, running(command, port, data_dir / "serve.log", timeout=180)
+
+
+def ask(page, question: str) -> None:  # noqa: ANN001
+    page.fill("#question textarea", question)
+    page.click("#ask")
+
+
+def test_chat_cites_sources_and_keeps_scripts_inert(browser_context, tmp_path: Path) -> None:  # noqa: ANN001
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    (corpus / "evil.txt").write_text(EVIL, encoding="utf-8")
+    settings = load_settings(data_dir=tmp_path / "data", embedder="fake")
+    ingest([corpus], settings, progress=False)
+    port, server = serve(tmp_path / "data", "--embedder", "fake", "--llm", "fake")
+    with server:
+        page = browser_context.new_page()
+        dialogs: list[str] = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_selector("#question textarea", timeout=60_000)
+
+        ask(page, "Under whom did Karpathy work at Stanford University?")
+        link = page.wait_for_selector("#chat a[href^='#src-']", timeout=60_000)
+        n = link.get_attribute("href").removeprefix("#src-")
+        link.click()
+        card = page.locator(f"#sources #src-{n}")
+        assert card.is_visible()
+        assert "Fei-Fei Li" in card.locator("mark").inner_text()  # the cited span, highlighted
+
+        ask(page, "What does the Karpathy robot lab test page say?")
+        page.wait_for_function(
+            "document.querySelector('#sources') && document.querySelector('#sources').innerText.includes('evil.txt')",
+            timeout=60_000,
+        )
+        page.wait_for_timeout(1000)  # give any injected handler time to fire
+        sources_text = page.inner_text("#sources")
+        assert "<script>alert('xss')</script>" in sources_text  # shown as text...
+        assert page.locator("#sources script, #chat script, #sources img, #chat img[src='x']").count() == 0
+        assert dialogs == []  # ...and nothing ran
+
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
+        page.close()
+
+
+def test_one_question_with_the_real_embedded_model(browser_context, tmp_path: Path) -> None:  # noqa: ANN001
+    port, server = serve(tmp_path / "data")  # the defaults: MiniLM + SmolLM2, seeds ingested on start
+    with server:
+        page = browser_context.new_page()
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_selector("#question textarea", timeout=120_000)
+        ask(page, "What did Karpathy say about Tesla and Waymo?")
+        page.wait_for_function(
+            """() => { const t = document.querySelector('#sources').innerText;
+                       return t.includes('Sources cited') || t.includes('Closest passages'); }""",
+            timeout=180_000,
+        )
+        chat_text = page.inner_text("#chat")
+        assert "Drafting" not in chat_text.split("What did Karpathy say about Tesla and Waymo?")[-1]
+        assert page.locator("#chat a[href^='#src-']").count() > 0 or "couldn" in chat_text
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "chat-embedded-model.png"), full_page=True)
+        page.close()

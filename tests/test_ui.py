@@ -1,0 +1,154 @@
+"""The web chat's handlers, called directly (no browser): fast and exact."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ingest import ingest
+from rag.answer import Answerer
+from rag.citations import REFUSAL
+from rag.config import Settings
+from rag.llm import FakeLLM
+from tests.conftest import SEEDS
+from tests.test_answer import DeadLLM
+from ui.app import ChatApp, build_blocks
+from ui.render import answer_markdown, sources_html
+
+EVIL = (
+    "Evil notes about the Karpathy robot lab.\n\n"
+    "The Karpathy robot lab test page says <script>alert('xss')</script> and "
+    "<img src=x onerror=alert('img')> and [click](javascript:alert('js')) inside the robot lab."
+)
+QUESTION = "Under whom did Karpathy work at Stanford University?"
+
+
+@pytest.fixture
+def ui_settings(settings: Settings, tmp_path: Path) -> Settings:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    (corpus / "evil.txt").write_text(EVIL, encoding="utf-8")  # literal text, not markup
+    s = settings.model_copy(update={"llm": "fake", "min_dense_score": 0.1, "min_query_coverage": 0.5,
+                                    "support_threshold": 0.5, "min_quote_relevance": 0.45, "top_k": 4})
+    ingest([corpus], s, progress=False)
+    return s
+
+
+def chat(app: ChatApp, question: str, turns: list | None = None, history: list | None = None):  # noqa: ANN201
+    steps = list(app.respond(question, history or [], turns or [], None, None))
+    return steps, steps[-1]
+
+
+def test_answer_streams_then_shows_checked_answer_with_linked_citations(ui_settings: Settings) -> None:
+    app = ChatApp(ui_settings)
+    steps, (history, sources, inspector, turns, box) = chat(app, QUESTION)
+    assert steps[0][0][-1]["content"].startswith("*Searching")
+    assert any("Drafting (unchecked)" in s[0][-1]["content"] for s in steps[1:-1])
+    final = history[-1]["content"]
+    assert re.search(r"\[\\\[(\d)\\\]\]\(#src-\1\)", final), final
+    n = re.search(r"#src-(\d)", final).group(1)
+    assert f"id='src-{n}'" in sources and "<mark>" in sources
+    assert "Fei-Fei Li" in sources
+    assert "<table class='inspector'>" in inspector and "dense" in inspector and "cited" in inspector
+    assert len(turns) == 1 and box == ""
+    assert [m["role"] for m in history] == ["user", "assistant"]
+
+
+def test_refusal_is_visibly_distinct(ui_settings: Settings) -> None:
+    _, (history, sources, *_rest) = chat(ChatApp(ui_settings), "What is the capital of Australia?")
+    content = history[-1]["content"]
+    assert content.startswith("> **") and "find that in the corpus" in content and "Why:" in content
+    assert "Closest passages" in sources
+
+
+def test_script_in_documents_and_model_output_stays_inert(ui_settings: Settings) -> None:
+    evil_reply = "The robot lab page says <script>alert('x')</script> <img src=x onerror=alert(1)> [1]."
+    app = ChatApp(ui_settings, answerer=Answerer(ui_settings, llm=FakeLLM([evil_reply])))
+    _, (history, sources, inspector, turns, _box) = chat(app, "What does the Karpathy robot lab test page say?")
+    rendered = history[-1]["content"] + sources + inspector
+    assert "evil.txt" in sources + inspector  # the document was retrieved and shown
+    for dangerous in ("<script", "<img", "href='javascript", 'href="javascript'):
+        assert dangerous not in rendered
+    assert "](javascript:" not in history[-1]["content"]  # no Markdown link survives in the chat
+    assert "&lt;script&gt;" in sources + inspector
+    evil = next(c.chunk.id for c in turns[-1]["answer"].retrieval.candidates if c.chunk.source.endswith("evil.txt"))
+    doc = app.open_document(evil)
+    assert "&lt;script&gt;" in doc and "<script" not in doc and "<img" not in doc
+
+
+def test_document_viewer_shows_only_ingested_documents(ui_settings: Settings) -> None:
+    app = ChatApp(ui_settings)
+    _, (_h, _s, _i, turns, _b) = chat(app, QUESTION)
+    label, chunk_id = app.document_choices(turns)[0]
+    page = app.open_document(chunk_id)
+    assert "<mark id='hl'>" in page and "Jump to the cited passage" in page
+    chunk = app.answerer(ui_settings.top_k, ui_settings.temperature).store.get_chunks([chunk_id])[0]
+    assert chunk.text[:40] in page.replace("&#x27;", "'").replace("&quot;", '"')
+    for attempt in ("../../etc/passwd", "/etc/passwd", "nonexistent", ""):
+        assert "/etc" not in app.open_document(attempt) or "no longer" in app.open_document(attempt)
+        assert "root:" not in app.open_document(attempt)
+
+
+def test_feedback_is_appended_as_jsonl(ui_settings: Settings) -> None:
+    app = ChatApp(ui_settings)
+    _, (history, _s, _i, turns, _b) = chat(app, QUESTION)
+    index = turns[0]["message_index"]
+    assert "saved (up)" in app.vote(turns, index, True)
+    assert "saved (down)" in app.vote(turns, index, False)
+    assert "answers only" in app.vote(turns, 0, True)  # the user's own message
+    lines = [json.loads(x) for x in app.feedback_path.read_text(encoding="utf-8").splitlines()]
+    assert [x["vote"] for x in lines] == ["up", "down"]
+    assert {"time", "question", "answer", "citations", "model"} <= set(lines[0])
+    assert lines[0]["question"] == QUESTION
+
+
+def test_selecting_an_earlier_answer_shows_its_sources(ui_settings: Settings) -> None:
+    app = ChatApp(ui_settings)
+    _, (history, first_sources, _i, turns, _b) = chat(app, QUESTION)
+    _, (history, second_sources, _i, turns, _b) = chat(app, "What is the capital of Australia?", turns, history)
+    assert first_sources != second_sources
+    assert app.select(turns, turns[0]["message_index"])[0] == first_sources
+    assert app.select(turns, turns[1]["message_index"])[0] == second_sources
+
+
+def test_follow_up_uses_the_conversation(ui_settings: Settings) -> None:
+    app = ChatApp(ui_settings)
+    _, (history, _s, _i, turns, _b) = chat(app, "When did Karpathy join Tesla?")
+    _, (history, _s, _i, turns, _b) = chat(app, "and when did he leave?", turns, history)
+    assert "Karpathy" in turns[-1]["answer"].standalone_question
+
+
+def test_errors_are_messages_and_the_app_keeps_working(ui_settings: Settings) -> None:
+    app = ChatApp(ui_settings, answerer=Answerer(ui_settings, llm=DeadLLM()))
+    _, (history, sources, *_r) = chat(app, QUESTION)
+    assert history[-1]["content"].startswith("**Error") and "cannot reach" in history[-1]["content"]
+    assert "Retrieved passages" in sources
+    _, (history, *_r) = chat(app, "   ")
+    assert history[-1]["content"].startswith("*") and "empty" in history[-1]["content"]
+    empty = ChatApp(ui_settings.model_copy(update={"data_dir": ui_settings.data_dir / "none"}))
+    _, (history, *_r) = chat(empty, QUESTION)
+    assert history[-1]["content"].startswith("**Error:**") and "rag ingest" in history[-1]["content"]
+
+
+def test_new_conversation_resets_everything() -> None:
+    history, sources, inspector, turns, box = ChatApp.new_conversation()
+    assert history == [] and turns == [] and box == "" and "Ask a question" in sources
+
+
+def test_blocks_build_with_all_panels(ui_settings: Settings) -> None:
+    blocks, css = build_blocks(ChatApp(ui_settings))
+    ids = {getattr(b, "elem_id", None) for b in blocks.blocks.values()}
+    assert {"chat", "question", "ask", "sources", "inspector", "document", "doc-choice"} <= ids
+    assert ".source mark" in css
+
+
+def test_markdown_of_an_answer_escapes_model_html(ui_settings: Settings) -> None:
+    answer = Answerer(ui_settings, llm=FakeLLM(["x"])).ask(QUESTION)
+    answer.text = "A <b onmouseover=alert(1)>bold</b> claim [1]."
+    md = answer_markdown(answer)
+    assert "<b " not in md and "&lt;b" in md and "(#src-1)" in md
+    assert "<mark>" not in sources_html(None)

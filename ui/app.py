@@ -1,0 +1,233 @@
+"""The Gradio chat: a thin edge over :class:`rag.answer.Answerer`.
+
+All behaviour lives in :class:`ChatApp`'s plain methods, which tests call
+directly; :func:`build_blocks` only lays out components and wires events.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from rag.answer import Answer, Answerer, QuestionError
+from rag.config import Settings
+from rag.errors import RagError
+
+from .render import answer_markdown, document_html, draft_markdown, escape, inspector_html, sources_html
+
+__all__ = ["ChatApp", "build_blocks", "EXAMPLES"]
+
+EXAMPLES = [
+    "Which course did Karpathy design at Stanford?",
+    "What did Karpathy say about Tesla and Waymo?",
+    "What is Software 2.0?",
+    "Why does a demo take a decade to become a product?",
+    "What is the capital of Australia?",
+]
+
+Message = dict[str, Any]
+
+_CSS = """
+.source{border:1px solid #ddd;border-radius:6px;padding:.5em;margin:.4em 0}
+.source.cited{border-color:#4a7}
+.source .loc{color:#777;font-size:.85em}
+.source mark{background:#ffe08a}
+.inspector td,.inspector th{padding:2px 6px;border-bottom:1px solid #eee;vertical-align:top;font-size:.85em}
+.draft{color:#888}
+"""
+
+
+class ChatApp:
+    """Conversation handling, feedback and settings for the web chat."""
+
+    def __init__(self, settings: Settings, answerer: Answerer | None = None) -> None:
+        self.settings = settings
+        self._answerers: dict[tuple[int, float], Answerer] = {}
+        if answerer is not None:
+            self._answerers[(settings.top_k, settings.temperature)] = answerer
+        self._lock = threading.Lock()
+        self.feedback_path = settings.data_dir / "feedback.jsonl"
+
+    def answerer(self, top_k: int, temperature: float) -> Answerer:
+        key = (int(top_k), float(temperature))
+        with self._lock:
+            if key not in self._answerers:
+                s = self.settings.model_copy(update={"top_k": key[0], "temperature": key[1]})
+                self._answerers[key] = Answerer(s)
+            return self._answerers[key]
+
+    def model_description(self) -> str:
+        s = self.settings
+        where = f" at {s.llm_base_url}" if s.llm_base_url else ""
+        model = s.llm_model or ("bundled SmolLM2-135M-Instruct" if s.llm == "llamacpp" else "default")
+        return f"**Model:** `{escape(s.llm)}` · {escape(model)}{escape(where)} · **Embedder:** `{escape(s.embedder)}`"
+
+    # --- chat ---------------------------------------------------------------------
+    def respond(
+        self,
+        message: str,
+        history: list[Message],
+        turns: list[dict[str, Any]],
+        top_k: int | None = None,
+        temperature: float | None = None,
+    ) -> Iterator[tuple[list[Message], str, str, list[dict[str, Any]], str]]:
+        """Stream the answer: yields (chat, sources, inspector, turns, textbox)."""
+        history = list(history or [])
+        turns = list(turns or [])
+        question = str(message or "")
+        history.append({"role": "user", "content": question.strip() or "(empty)"})
+        history.append({"role": "assistant", "content": "*Searching the corpus…*"})
+        yield list(history), sources_html(None), inspector_html(None), turns, ""
+        k = int(top_k or self.settings.top_k)
+        t = float(self.settings.temperature if temperature is None else temperature)
+        previous = [turn["question"] for turn in turns]
+        answer: Answer | None = None
+        draft = ""
+        try:
+            for event in self.answerer(k, t).stream(question, previous):
+                if event.kind == "token":
+                    draft += event.text
+                    history[-1] = {"role": "assistant", "content": draft_markdown(draft)}
+                    yield list(history), sources_html(None), inspector_html(None), turns, ""
+                elif event.kind == "final":
+                    answer = event.answer
+        except QuestionError as exc:
+            history[-1] = {"role": "assistant", "content": f"*{escape(str(exc))}*"}
+            yield history, sources_html(None), inspector_html(None), turns, ""
+            return
+        except RagError as exc:  # empty store, bad settings, unreachable store
+            history[-1] = {"role": "assistant", "content": f"**Error:** {escape(str(exc))}"}
+            yield history, sources_html(None), inspector_html(None), turns, ""
+            return
+        assert answer is not None
+        history[-1] = {"role": "assistant", "content": answer_markdown(answer)}
+        turns.append({"question": answer.question, "answer": answer, "message_index": len(history) - 1})
+        yield history, sources_html(answer), inspector_html(answer), turns, ""
+
+    def select(self, turns: list[dict[str, Any]], index: int | None) -> tuple[str, str]:
+        """Sources and inspector for the answer at chat position ``index``."""
+        for turn in turns or []:
+            if turn["message_index"] in (index, (index or 0) + 1):
+                return sources_html(turn["answer"]), inspector_html(turn["answer"])
+        latest = turns[-1]["answer"] if turns else None
+        return sources_html(latest), inspector_html(latest)
+
+    def vote(self, turns: list[dict[str, Any]], index: int | None, liked: bool) -> str:
+        """Append a thumbs up/down for one answer to DATA_DIR/feedback.jsonl."""
+        turn = next((t for t in turns or [] if t["message_index"] == index), None)
+        if turn is None:
+            return "Feedback is for answers only."
+        answer: Answer = turn["answer"]
+        record = {
+            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "vote": "up" if liked else "down",
+            "question": answer.question,
+            "answer": answer.text,
+            "refused": answer.refused,
+            "mode": answer.mode,
+            "citations": [{"n": c.n, "source": c.source, "chunk_id": c.chunk_id} for c in answer.citations],
+            "model": answer.model,
+        }
+        self.feedback_path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, self.feedback_path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return f"Thanks — feedback saved ({record['vote']})."
+
+    @staticmethod
+    def document_choices(turns: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        """(label, chunk id) for each source of the latest answer, for the viewer."""
+        if not turns:
+            return []
+        answer: Answer = turns[-1]["answer"]
+        if answer.citations:
+            return [(f"[{c.n}] {c.title}", c.chunk_id) for c in answer.citations]
+        return [(f"[{n}] {p.chunk.title}", p.chunk.id) for n, p in enumerate(answer.passages, start=1)]
+
+    def open_document(self, chunk_id: str | None) -> str:
+        """The whole document a chunk comes from, with the chunk highlighted.
+
+        The browser sends only a chunk id; the path comes from the store, so
+        nothing but an ingested document can be shown.
+        """
+        from ingest.loaders import load_document
+
+        if not chunk_id:
+            return "<div>Choose a source to read it in its document.</div>"
+        answerer = self.answerer(self.settings.top_k, self.settings.temperature)
+        chunks = answerer.store.get_chunks([str(chunk_id)])
+        if not chunks:
+            return "<div>That passage is no longer in the store.</div>"
+        chunk = chunks[0]
+        try:
+            doc = load_document(Path(chunk.source), source=chunk.source)
+        except RagError:
+            doc = None
+        if doc is None or doc.text[chunk.start : chunk.end] != chunk.text:
+            # The file changed or vanished since ingest: show what was indexed.
+            return document_html(chunk.title + " (as indexed; the file has changed)", chunk.text, 0, len(chunk.text))
+        return document_html(doc.title, doc.text, chunk.start, chunk.end, chunk.page)
+
+    @staticmethod
+    def new_conversation() -> tuple[list[Message], str, str, list[dict[str, Any]], str]:
+        return [], sources_html(None), inspector_html(None), [], ""
+
+
+def build_blocks(app: ChatApp):  # noqa: ANN201 - gr.Blocks
+    """Lay out the page and wire its events to ``app``."""
+    with gr.Blocks(title="Corpus Q&A") as blocks:
+        gr.Markdown("## Ask the corpus\nAnswers cite the passages they come from; "
+                    "when the corpus has no answer, it says so.")
+        turns = gr.State([])
+        with gr.Row():
+            with gr.Column(scale=3):
+                chat = gr.Chatbot(label="Chat", height=480, sanitize_html=True, elem_id="chat",
+                                  feedback_options=["Like", "Dislike"])
+                box = gr.Textbox(placeholder="Ask about the corpus…", show_label=False, elem_id="question")
+                with gr.Row():
+                    send = gr.Button("Ask", variant="primary", elem_id="ask")
+                    clear = gr.Button("New conversation")
+                gr.Examples(EXAMPLES, inputs=box, label="Try")
+                status = gr.Markdown("")
+            with gr.Column(scale=2):
+                sources = gr.HTML(sources_html(None), elem_id="sources")
+        with gr.Accordion("Document viewer", open=False):
+            doc_choice = gr.Dropdown(choices=[], label="Open the document of source", elem_id="doc-choice")
+            document = gr.HTML("<div>Choose a source to read it in its document.</div>", elem_id="document")
+        with gr.Accordion("Retrieval inspector", open=False):
+            inspector = gr.HTML(inspector_html(None), elem_id="inspector")
+        with gr.Accordion("Settings", open=False):
+            gr.Markdown(app.model_description())
+            top_k = gr.Slider(1, 10, value=app.settings.top_k, step=1, label="Passages (top-k)")
+            temperature = gr.Slider(0.0, 1.5, value=app.settings.temperature, step=0.1, label="Temperature")
+
+        outputs = [chat, sources, inspector, turns, box, doc_choice]
+
+        def respond(message: str, history: list, state: list, k: int, temp: float):  # noqa: ANN202
+            for out in app.respond(message, history, state, k, temp):
+                yield (*out, gr.update(choices=app.document_choices(out[3]), value=None))
+
+        def clear_all():  # noqa: ANN202
+            return (*app.new_conversation(), gr.update(choices=[], value=None))
+
+        for trigger in (box.submit, send.click):
+            trigger(respond, [box, chat, turns, top_k, temperature], outputs)
+        clear.click(clear_all, None, outputs)
+        doc_choice.change(app.open_document, [doc_choice], [document])
+
+        def on_select(state: list, evt: gr.SelectData) -> tuple[str, str]:
+            index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+            return app.select(state, index)
+
+        def on_like(state: list, evt: gr.LikeData) -> str:
+            index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+            return app.vote(state, index, bool(evt.liked))
+
+        chat.select(on_select, [turns], [sources, inspector])
+        chat.like(on_like, [turns], [status])
+    return blocks, _CSS

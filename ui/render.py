@@ -1,0 +1,152 @@
+"""HTML and Markdown for the web chat, built from answers, always escaped.
+
+Corpus text and model output are untrusted: a document may contain
+``<script>`` or ``<img onerror=...>``, and a model may repeat it. Everything
+that comes from either is passed through :func:`html.escape` here, before
+Gradio's own sanitiser sees it, so nothing from them can run in the browser.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+from rag.answer import Answer
+from rag.citations import REFUSAL
+
+__all__ = ["answer_markdown", "draft_markdown", "sources_html", "inspector_html", "document_html", "escape"]
+
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+
+
+def escape(text: str) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _escape_markdown(text: str) -> str:
+    # Markdown characters that could build links, images or markup first, then
+    # HTML (in that order, so the entities HTML escaping writes stay intact).
+    return escape(re.sub(r"([\\`*_{}\[\]()#!|~<>])", r"\\\1", str(text)))
+
+
+def _link_citations(text: str) -> str:
+    escaped = _escape_markdown(text)
+    # Markers were escaped to \[n\]; turn each into a link to its source card.
+    return re.sub(r"\\\[(\d{1,3})\\\]", lambda m: f"[\\[{m.group(1)}\\]](#src-{m.group(1)})", escaped)
+
+
+def draft_markdown(draft: str) -> str:
+    """The streaming draft: shown greyed, marked as unchecked."""
+    return f"*Drafting (unchecked)…*\n\n<span class='draft'>{escape(draft)}</span>"
+
+
+def answer_markdown(answer: Answer) -> str:
+    """The checked answer as it appears in the chat."""
+    # Plain text labels, not emoji: a browser without an emoji font shows boxes.
+    if answer.mode == "error":
+        return f"**Error — the model could not answer:** {_escape_markdown(answer.error or 'unknown error')}\n\n" \
+               "The retrieved passages are in the Sources panel."
+    if answer.refused:
+        reason = f"\n>\n> *Why: {_escape_markdown(answer.refusal_reason)}*" if answer.refusal_reason else ""
+        return f"> **{_escape_markdown(REFUSAL)}**{reason}\n\nThe closest passages are in the Sources panel."
+    text = _link_citations(answer.text)
+    notes = [f"*Note: {_escape_markdown(w)}*" for w in answer.warnings]
+    return "\n\n".join([text, *notes])
+
+
+def _highlight(text: str, start: int | None, end: int | None, offset: int) -> str:
+    """``text`` escaped, with ``[start, end)`` (document offsets) wrapped in <mark>."""
+    if start is None or end is None:
+        return escape(text)
+    a, b = max(0, start - offset), min(len(text), end - offset)
+    if a >= b:
+        return escape(text)
+    return f"{escape(text[:a])}<mark>{escape(text[a:b])}</mark>{escape(text[b:])}"
+
+
+def _location(source: str, page: int | None, start: int, end: int) -> str:
+    where = f"{Path(source).name} · chars {start}–{end}"
+    return f"{where} · page {page}" if page else where
+
+
+def sources_html(answer: Answer | None) -> str:
+    """Cards for the cited passages (or the closest ones, for a refusal or an error)."""
+    if answer is None:
+        return "<div class='sources-empty'>Ask a question: the passages behind the answer appear here.</div>"
+    cards = []
+    if answer.citations:
+        heading = "Sources cited in the answer"
+        for c in answer.citations:
+            body = _highlight(c.text, c.evidence_start, c.evidence_end, c.start)
+            cards.append(_card(c.n, c.title, c.source, c.page, c.start, c.end, c.chunk_id, body, cited=True))
+    else:
+        heading = "Closest passages" if answer.refused else "Retrieved passages"
+        for n, p in enumerate(answer.passages, start=1):
+            ch = p.chunk
+            cards.append(_card(n, ch.title, ch.source, ch.page, ch.start, ch.end, ch.id, escape(ch.text), cited=False))
+    return f"<div class='sources'><h4>{escape(heading)}</h4>{''.join(cards)}</div>"
+
+
+def _card(n: int, title: str, source: str, page: int | None, start: int, end: int,
+          chunk_id: str, body: str, cited: bool) -> str:
+    cls = "source cited" if cited else "source"
+    return (
+        f"<div class='{cls}' id='src-{n}' data-chunk='{escape(chunk_id)}'>"
+        f"<div class='source-head'><b>[{n}]</b> {escape(title)} "
+        f"<span class='loc'>{escape(_location(source, page, start, end))}</span></div>"
+        f"<div class='source-text'>{body}</div></div>"
+    )
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.{digits}f}" if isinstance(value, float) else escape(str(value))
+
+
+def inspector_html(answer: Answer | None) -> str:
+    """Every retrieval candidate with its dense, lexical and fused scores and ranks."""
+    if answer is None or answer.retrieval is None:
+        return "<div>No retrieval yet.</div>"
+    given = {p.chunk.id: n for n, p in enumerate(answer.passages, start=1)}
+    cited = {c.chunk_id for c in answer.citations}
+    rows = []
+    for cand in answer.retrieval.candidates:
+        ch = cand.chunk
+        status = "cited" if ch.id in cited else (f"passage [{given[ch.id]}]" if ch.id in given else "")
+        if cand.duplicate_of:
+            status = "collapsed (overlaps a better one)"
+        rows.append(
+            "<tr>"
+            f"<td>{cand.rank}</td><td>{escape(ch.title)}<br><small>{escape(Path(ch.source).name)} "
+            f"{ch.start}–{ch.end}</small></td>"
+            f"<td>{_fmt(cand.dense_score)} ({_fmt(cand.dense_rank)})</td>"
+            f"<td>{_fmt(cand.lexical_score, 2)} ({_fmt(cand.lexical_rank)})</td>"
+            f"<td>{_fmt(cand.fused_score)}</td><td>{escape(status)}</td>"
+            f"<td><small>{escape(ch.text[:160])}…</small></td>"
+            "</tr>"
+        )
+    r = answer.retrieval
+    summary = (
+        f"<p>Question used for retrieval: <i>{escape(answer.standalone_question)}</i> · "
+        f"best dense similarity {r.top_dense:.3f} · query-term coverage {r.query_coverage:.2f} · "
+        f"timings: {escape(', '.join(f'{k} {1000 * v:.0f} ms' for k, v in answer.timings.items()))}</p>"
+    )
+    return (
+        summary + "<table class='inspector'><tr><th>rank</th><th>passage</th><th>dense (rank)</th>"
+        "<th>BM25 (rank)</th><th>fused</th><th>use</th><th>text</th></tr>" + "".join(rows) + "</table>"
+    )
+
+
+def document_html(title: str, text: str, start: int, end: int, page: int | None = None) -> str:
+    """A whole document, the span ``[start, end)`` highlighted, with a link that jumps to it."""
+    a, b = max(0, start), min(len(text), end)
+    where = f" (page {page})" if page else ""
+    return (
+        f"<div class='document'><h4>{escape(title)}</h4>"
+        f"<p><a href='#hl'>Jump to the cited passage{escape(where)}</a></p>"
+        f"<div class='doc-text' style='white-space:pre-wrap;max-height:32em;overflow:auto'>"
+        f"{escape(text[:a])}<mark id='hl'>{escape(text[a:b])}</mark>{escape(text[b:])}</div></div>"
+    )
