@@ -17,6 +17,7 @@ from typing import Any
 
 from rag.answer import Answerer
 from rag.config import Settings
+from rag.support import SupportChecker
 
 from .metrics import best_over, contains_answer, evidence_rank, exact_match, token_f1
 
@@ -60,7 +61,27 @@ def load_dataset(path: Path) -> tuple[list[EvalItem], list[str]]:
     return items, problems
 
 
-def _score(item: EvalItem, answer: Any, retrieved: list[str]) -> dict[str, Any]:
+def _judge(answer: Any, judge: SupportChecker) -> dict[str, int]:
+    """Faithfulness and ALCE-style citation counts for the sentences shown to the user.
+
+    A shown sentence is faithful when the passages it cites, together, support
+    it (this is also citation recall); a citation is precise when its passage
+    alone supports the sentence.
+    """
+    texts = [p.chunk.text for p in answer.passages]
+    shown = [s for s in answer.sentences if s.supported] if not answer.refused else []
+    counts = {"judged_sentences": len(shown), "judged_supported": 0, "citations": 0, "citations_supporting": 0}
+    for sentence in shown:
+        cited = [texts[n - 1] for n in sentence.citations if 1 <= n <= len(texts)]
+        if cited and judge.check(sentence.text, cited).supported:
+            counts["judged_supported"] += 1
+        for passage in cited:
+            counts["citations"] += 1
+            counts["citations_supporting"] += judge.check(sentence.text, [passage]).supported
+    return counts
+
+
+def _score(item: EvalItem, answer: Any, retrieved: list[str], judge: SupportChecker) -> dict[str, Any]:
     rank = evidence_rank(retrieved, item.evidence) if item.evidence else None
     draft_sentences = [s for s in answer.sentences if s.note != "quoted"]
     final = [s for s in answer.sentences if s.supported]
@@ -75,6 +96,7 @@ def _score(item: EvalItem, answer: Any, retrieved: list[str]) -> dict[str, Any]:
         "answer_sentences_supported": sum(1 for s in final if s.citations),
         "evidence_rank": rank,
         "tokens_generated": answer.tokens_generated,
+        **_judge(answer, judge),
     }
     if item.answerable and item.answers:
         text = answer.text if not answer.refused else ""
@@ -103,11 +125,15 @@ def run_eval(
             "answers": item.answers,
             "evidence": item.evidence,
             "result": answer.to_dict(),
-            "metrics": _score(item, answer, retrieved),
+            "metrics": _score(item, answer, retrieved, answerer.checker),
         })
         if progress:
             progress(i, len(items))
     return records
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
 
 
 def _share(values: list[bool]) -> float | None:
@@ -145,6 +171,10 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
         "draft_sentences_supported": round(sum(x["draft_supported"] for x in m) / draft_total, 4) if draft_total else None,
         "answer_sentences_supported": round(sum(x["answer_sentences_supported"] for x in m) / final_total, 4) if final_total else None,
         "removed_citations": sum(x["removed_citations"] for x in m),
+        "faithfulness": _ratio(sum(x["judged_supported"] for x in m), sum(x["judged_sentences"] for x in m)),
+        "citation_recall": _ratio(sum(x["judged_supported"] for x in m), sum(x["judged_sentences"] for x in m)),
+        "citation_precision": _ratio(sum(x["citations_supporting"] for x in m), sum(x["citations"] for x in m)),
+        "model": records[0]["result"]["model"] if records else None,
         "retrieval": {f"hit@{k}": _share([r is not None and r <= k for r in ranks]) for k in KS}
         | {"mrr": round(statistics.mean(1 / r if r else 0 for r in ranks), 4) if ranks else None},
         "latency_s": {

@@ -69,6 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--draft", action="store_true", help="also print the model's unchecked draft")
     p.set_defaults(func=_cmd_ask)
 
+    p = sub.add_parser("eval", parents=[common], help="run a question set and score the answers")
+    p.add_argument("--dataset", metavar="FILE", help="JSONL questions (default: evals/datasets/dev.jsonl)")
+    p.add_argument("--out", metavar="DIR", help="folder for results.jsonl, summary.json, report.md "
+                   "(default: DATA_DIR/evals/latest, which the web chat shows)")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
+    p.add_argument("--judge-check", action="store_true",
+                   help="instead: the offline judge's accuracy on evals/datasets/judge_check.jsonl")
+    p.set_defaults(func=_cmd_eval)
+
     p = sub.add_parser("serve", parents=[common], help="serve the web chat (127.0.0.1:7860)")
     p.add_argument("--host", dest="host", default=None, help="address to bind (RAG_HOST; default 127.0.0.1)")
     p.add_argument("--port", dest="port", type=int, default=None, help="port (RAG_PORT; default 7860)")
@@ -156,6 +165,32 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     else:
         _print_answer(answer, args.draft)
     return 1 if answer.mode == "error" else 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from evals.api import run_and_report
+
+    settings = _settings(args)
+    if args.judge_check:
+        from evals.judge_check import judge_check
+
+        result = judge_check(settings)
+        print(json.dumps(result, indent=2))
+        return 0
+    summary, report, problems = run_and_report(
+        settings,
+        Path(args.dataset) if args.dataset else None,
+        Path(args.out) if args.out else None,
+        args.limit,
+        progress=sys.stderr.isatty(),
+    )
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    print(json.dumps(summary, indent=2))
+    print(f"report written to {report}")
+    return 0
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

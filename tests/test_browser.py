@@ -87,6 +87,11 @@ def test_chat_cites_sources_and_keeps_scripts_inert(browser_context, tmp_path: P
 
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
+
+        page.get_by_role("tab", name="Evaluation").click()
+        page.wait_for_selector("#eval-summary", state="visible", timeout=30_000)
+        assert "No evaluation has been run yet" in page.inner_text("#eval-summary")
+        assert page.locator("#eval-run").is_visible()
         page.close()
 
 

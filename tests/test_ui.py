@@ -152,3 +152,25 @@ def test_markdown_of_an_answer_escapes_model_html(ui_settings: Settings) -> None
     md = answer_markdown(answer)
     assert "<b " not in md and "&lt;b" in md and "(#src-1)" in md
     assert "<mark>" not in sources_html(None)
+
+
+def test_evaluation_tab_shows_the_latest_run(ui_settings: Settings) -> None:
+    app = ChatApp(ui_settings)
+    summary, plots, worst = app.eval_report()
+    assert "No evaluation has been run yet" in summary and plots == [] and worst == ""
+    calls: list[tuple[int, int]] = []
+    summary, plots, worst = app.run_dev_set(lambda i, n: calls.append((i, n)))
+    assert calls[-1][0] == calls[-1][1] >= 100  # progress reached the end of the dev set
+    assert "faithfulness" in summary and "fake:extractive" in summary
+    assert [Path(p).name for p in plots] == ["scores.png", "retrieval.png"]
+    assert "<table" in worst and "<script" not in worst
+    assert app.eval_report() == (summary, plots, worst)  # the saved run is what the tab shows
+
+
+def test_login_needs_both_name_and_password(ui_settings: Settings) -> None:
+    from rag.errors import ConfigError
+    from ui.server import serve
+
+    with pytest.raises(ConfigError, match="both"):
+        serve(ui_settings.model_copy(update={"ui_username": "admin"}), say=lambda m: None)
+    assert "secret" not in str(ui_settings.model_copy(update={"ui_password": "secret"}).redacted())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,16 @@ from rag.answer import Answer, Answerer, QuestionError
 from rag.config import Settings
 from rag.errors import RagError
 
-from .render import answer_markdown, document_html, draft_markdown, escape, inspector_html, sources_html
+from .render import (
+    answer_markdown,
+    document_html,
+    draft_markdown,
+    escape,
+    eval_summary_html,
+    eval_worst_html,
+    inspector_html,
+    sources_html,
+)
 
 __all__ = ["ChatApp", "build_blocks", "EXAMPLES"]
 
@@ -173,6 +182,27 @@ class ChatApp:
             return document_html(chunk.title + " (as indexed; the file has changed)", chunk.text, 0, len(chunk.text))
         return document_html(doc.title, doc.text, chunk.start, chunk.end, chunk.page)
 
+    # --- evaluation ------------------------------------------------------------------
+    def eval_report(self) -> tuple[str, list[str], str]:
+        """(summary html, plot image paths, worst-questions html) of the latest eval run."""
+        from evals.api import latest_dir
+        from evals.report import load_latest
+
+        folder = latest_dir(self.settings)
+        summary, records = load_latest(folder)
+        plots = [str(folder / name) for name in ("scores.png", "retrieval.png") if (folder / name).is_file()]
+        return eval_summary_html(summary), plots, eval_worst_html(records)
+
+    def run_dev_set(self, progress: Callable[[int, int], None] | None = None) -> tuple[str, list[str], str]:
+        """Run the dev set through the configured pipeline and show the new report."""
+        from evals.api import run_and_report
+
+        try:
+            run_and_report(self.settings, progress=progress or False)
+        except RagError as exc:
+            return f"<p><b>Error:</b> {escape(str(exc))}</p>", [], ""
+        return self.eval_report()
+
     @staticmethod
     def new_conversation() -> tuple[list[Message], str, str, list[dict[str, Any]], str]:
         return [], sources_html(None), inspector_html(None), [], ""
@@ -183,51 +213,76 @@ def build_blocks(app: ChatApp):  # noqa: ANN201 - gr.Blocks
     with gr.Blocks(title="Corpus Q&A") as blocks:
         gr.Markdown("## Ask the corpus\nAnswers cite the passages they come from; "
                     "when the corpus has no answer, it says so.")
-        turns = gr.State([])
-        with gr.Row():
-            with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Chat", height=480, sanitize_html=True, elem_id="chat",
-                                  feedback_options=["Like", "Dislike"])
-                box = gr.Textbox(placeholder="Ask about the corpus…", show_label=False, elem_id="question")
-                with gr.Row():
-                    send = gr.Button("Ask", variant="primary", elem_id="ask")
-                    clear = gr.Button("New conversation")
-                gr.Examples(EXAMPLES, inputs=box, label="Try")
-                status = gr.Markdown("")
-            with gr.Column(scale=2):
-                sources = gr.HTML(sources_html(None), elem_id="sources")
-        with gr.Accordion("Document viewer", open=False):
-            doc_choice = gr.Dropdown(choices=[], label="Open the document of source", elem_id="doc-choice")
-            document = gr.HTML("<div>Choose a source to read it in its document.</div>", elem_id="document")
-        with gr.Accordion("Retrieval inspector", open=False):
-            inspector = gr.HTML(inspector_html(None), elem_id="inspector")
-        with gr.Accordion("Settings", open=False):
-            gr.Markdown(app.model_description())
-            top_k = gr.Slider(1, 10, value=app.settings.top_k, step=1, label="Passages (top-k)")
-            temperature = gr.Slider(0.0, 1.5, value=app.settings.temperature, step=0.1, label="Temperature")
-
-        outputs = [chat, sources, inspector, turns, box, doc_choice]
-
-        def respond(message: str, history: list, state: list, k: int, temp: float):  # noqa: ANN202
-            for out in app.respond(message, history, state, k, temp):
-                yield (*out, gr.update(choices=app.document_choices(out[3]), value=None))
-
-        def clear_all():  # noqa: ANN202
-            return (*app.new_conversation(), gr.update(choices=[], value=None))
-
-        for trigger in (box.submit, send.click):
-            trigger(respond, [box, chat, turns, top_k, temperature], outputs)
-        clear.click(clear_all, None, outputs)
-        doc_choice.change(app.open_document, [doc_choice], [document])
-
-        def on_select(state: list, evt: gr.SelectData) -> tuple[str, str]:
-            index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-            return app.select(state, index)
-
-        def on_like(state: list, evt: gr.LikeData) -> str:
-            index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-            return app.vote(state, index, bool(evt.liked))
-
-        chat.select(on_select, [turns], [sources, inspector])
-        chat.like(on_like, [turns], [status])
+        with gr.Tab("Chat"):
+            _chat_tab(app)
+        with gr.Tab("Evaluation"):
+            report = _eval_tab(app)
+        blocks.load(app.eval_report, None, report)  # a CLI `rag eval` shows up on reload
     return blocks, _CSS
+
+
+def _eval_tab(app: ChatApp) -> list:
+    gr.Markdown("How faithful are the answers? The latest `rag eval` run over the dev set "
+                "(`evals/datasets/dev.jsonl`), scored offline.")
+    summary_html, plots, worst_html = app.eval_report()
+    summary = gr.HTML(summary_html, elem_id="eval-summary")
+    gallery = gr.Gallery(plots, label="Plots", columns=2, height=300, elem_id="eval-plots")
+    gr.Markdown("**Worst questions** — wrong refusals and missed refusals first, then lowest F1")
+    worst = gr.HTML(worst_html, elem_id="eval-worst")
+    run = gr.Button("Run the dev set", elem_id="eval-run")
+
+    def run_dev_set(progress: gr.Progress = gr.Progress()):  # noqa: ANN202, B008 - Gradio's progress idiom
+        return app.run_dev_set(lambda i, n: progress((i, n), desc="questions"))
+
+    run.click(run_dev_set, None, [summary, gallery, worst], concurrency_limit=1)
+    return [summary, gallery, worst]
+
+
+def _chat_tab(app: ChatApp) -> None:
+    turns = gr.State([])
+    with gr.Row():
+        with gr.Column(scale=3):
+            chat = gr.Chatbot(label="Chat", height=480, sanitize_html=True, elem_id="chat",
+                              feedback_options=["Like", "Dislike"])
+            box = gr.Textbox(placeholder="Ask about the corpus…", show_label=False, elem_id="question")
+            with gr.Row():
+                send = gr.Button("Ask", variant="primary", elem_id="ask")
+                clear = gr.Button("New conversation")
+            gr.Examples(EXAMPLES, inputs=box, label="Try")
+            status = gr.Markdown("")
+        with gr.Column(scale=2):
+            sources = gr.HTML(sources_html(None), elem_id="sources")
+    with gr.Accordion("Document viewer", open=False):
+        doc_choice = gr.Dropdown(choices=[], label="Open the document of source", elem_id="doc-choice")
+        document = gr.HTML("<div>Choose a source to read it in its document.</div>", elem_id="document")
+    with gr.Accordion("Retrieval inspector", open=False):
+        inspector = gr.HTML(inspector_html(None), elem_id="inspector")
+    with gr.Accordion("Settings", open=False):
+        gr.Markdown(app.model_description())
+        top_k = gr.Slider(1, 10, value=app.settings.top_k, step=1, label="Passages (top-k)")
+        temperature = gr.Slider(0.0, 1.5, value=app.settings.temperature, step=0.1, label="Temperature")
+
+    outputs = [chat, sources, inspector, turns, box, doc_choice]
+
+    def respond(message: str, history: list, state: list, k: int, temp: float):  # noqa: ANN202
+        for out in app.respond(message, history, state, k, temp):
+            yield (*out, gr.update(choices=app.document_choices(out[3]), value=None))
+
+    def clear_all():  # noqa: ANN202
+        return (*app.new_conversation(), gr.update(choices=[], value=None))
+
+    for trigger in (box.submit, send.click):
+        trigger(respond, [box, chat, turns, top_k, temperature], outputs)
+    clear.click(clear_all, None, outputs)
+    doc_choice.change(app.open_document, [doc_choice], [document])
+
+    def on_select(state: list, evt: gr.SelectData) -> tuple[str, str]:
+        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        return app.select(state, index)
+
+    def on_like(state: list, evt: gr.LikeData) -> str:
+        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        return app.vote(state, index, bool(evt.liked))
+
+    chat.select(on_select, [turns], [sources, inspector])
+    chat.like(on_like, [turns], [status])

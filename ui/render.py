@@ -16,7 +16,10 @@ from typing import Any
 from rag.answer import Answer
 from rag.citations import REFUSAL
 
-__all__ = ["answer_markdown", "draft_markdown", "sources_html", "inspector_html", "document_html", "escape"]
+__all__ = [
+    "answer_markdown", "draft_markdown", "sources_html", "inspector_html", "document_html", "escape",
+    "eval_summary_html", "eval_worst_html",
+]
 
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 
@@ -150,3 +153,51 @@ def document_html(title: str, text: str, start: int, end: int, page: int | None 
         f"<div class='doc-text' style='white-space:pre-wrap;max-height:32em;overflow:auto'>"
         f"{escape(text[:a])}<mark id='hl'>{escape(text[a:b])}</mark>{escape(text[b:])}</div></div>"
     )
+
+
+_SUMMARY_ROWS = [
+    ("questions", "questions"),
+    ("unanswerable refused", "unanswerable_refused"),
+    ("answerable wrongly refused", "answerable_refused"),
+    ("answer contains a reference", "contains_answer"),
+    ("token F1", "f1"),
+    ("faithfulness (sentences supported by their citations)", "faithfulness"),
+    ("citation precision", "citation_precision"),
+    ("citations to missing passages removed from drafts", "removed_citations"),
+]
+
+
+def eval_summary_html(summary: dict[str, Any] | None) -> str:
+    """The headline figures of the latest eval run."""
+    if not summary:
+        return "<p>No evaluation has been run yet: press <b>Run the dev set</b>, or run <code>rag eval</code>.</p>"
+    rows = [(label, summary.get(key)) for label, key in _SUMMARY_ROWS]
+    retrieval = summary.get("retrieval") or {}
+    rows.append(("retrieval hit@1 / @5 / @10", " / ".join(str(retrieval.get(f"hit@{k}")) for k in (1, 5, 10))))
+    latency = summary.get("latency_s") or {}
+    rows.append(("p50 latency: first token / total (s)",
+                 f"{latency.get('first_token_p50')} / {latency.get('total_p50')}"))
+    body = "".join(f"<tr><td>{escape(label)}</td><td>{escape(value)}</td></tr>" for label, value in rows)
+    return (f"<p>Model <code>{escape(summary.get('model'))}</code> on <code>{escape(summary.get('dataset'))}</code></p>"
+            f"<table class='inspector'>{body}</table>")
+
+
+def eval_worst_html(records: list[dict[str, Any]], limit: int = 12) -> str:
+    """The questions the system did worst on, with their answers and sources."""
+    def badness(r: dict[str, Any]) -> tuple:
+        m = r["metrics"]
+        wrong = (r["answerable"] and m["refused"]) or (not r["answerable"] and not m["refused"])
+        return (not wrong, m.get("f1", 1.0))
+
+    rows = []
+    for r in sorted(records, key=badness)[:limit]:
+        expected = "; ".join(r.get("answers") or []) if r["answerable"] else "(should refuse)"
+        sources = ", ".join(sorted({Path(c["source"]).name for c in r["result"].get("citations", [])}))
+        rows.append(
+            f"<tr><td>{escape(r['id'])}</td><td>{escape(r['question'])}</td><td>{escape(expected)}</td>"
+            f"<td>{escape(r['result']['answer'])}</td><td>{escape(sources)}</td></tr>"
+        )
+    if not rows:
+        return ""
+    return ("<table class='inspector'><tr><th>id</th><th>question</th><th>expected</th><th>answer</th>"
+            "<th>sources</th></tr>" + "".join(rows) + "</table>")

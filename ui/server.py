@@ -56,4 +56,7 @@ def serve(settings: Settings, say: Callable[[str], None] = print) -> None:
         quiet=True,
         css=css,
         footer_links=[],
+        # Only the eval plots are served from disk; documents go through the
+        # store (see ChatApp.open_document), never as files.
+        allowed_paths=[str(settings.data_dir / "evals")],
     )

@@ -1,0 +1,70 @@
+"""CI regression gate: the dev set through real retrieval and checking, with the
+deterministic fake LLM, must stay above the thresholds recorded in the repo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from evals.api import run_and_report
+from evals.judge_check import judge_check
+from ingest import ingest
+from rag.config import PROJECT_ROOT, load_settings
+from tests.conftest import SEEDS
+
+pytestmark = pytest.mark.integration
+
+THRESHOLDS = json.loads((PROJECT_ROOT / "evals" / "thresholds.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def gate_run(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("gate"), llm="fake")
+    ingest([SEEDS], settings, progress=False)
+    out = settings.data_dir / "evals" / "latest"
+    summary, report, problems = run_and_report(settings, out=out)
+    return settings, summary, report, problems, out
+
+
+def test_dev_set_stays_above_recorded_thresholds(gate_run) -> None:  # noqa: ANN001
+    _, s, _, problems, _ = gate_run
+    assert problems == []
+    assert s["questions"] >= 100 and s["unanswerable"] >= 10
+    assert s["retrieval"]["hit@5"] >= THRESHOLDS["retrieval_hit@5_min"]
+    assert s["faithfulness"] >= THRESHOLDS["faithfulness_min"]
+    assert s["citation_precision"] >= THRESHOLDS["citation_precision_min"]
+    assert s["unanswerable_refused"] >= THRESHOLDS["unanswerable_refused_min"]
+    assert s["answerable_refused"] <= THRESHOLDS["answerable_refused_max"]
+    assert s["contains_answer"] >= THRESHOLDS["contains_answer_min"]
+
+
+def test_report_files_are_complete(gate_run) -> None:  # noqa: ANN001
+    _, s, report, _, out = gate_run
+    lines = (out / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == s["questions"]
+    first = json.loads(lines[0])
+    assert {"id", "question", "result", "metrics"} <= set(first)
+    assert {"answer", "refused", "citations", "passages"} <= set(first["result"])
+    assert json.loads((out / "summary.json").read_text())["questions"] == s["questions"]
+    text = report.read_text(encoding="utf-8")
+    assert "Worst" in text and "![scores.png](scores.png)" in text
+    assert (out / "scores.png").stat().st_size > 1000 and (out / "retrieval.png").stat().st_size > 1000
+
+
+def test_offline_judge_meets_its_target() -> None:
+    result = judge_check(load_settings())
+    assert result["pairs"] >= 60
+    assert result["accuracy"] >= 0.9
+    assert result["by_kind"]["changed-number"] == 1.0 and result["by_kind"]["changed-name"] >= 0.85
+
+
+def test_malformed_dataset_lines_are_reported_and_skipped(tmp_path: Path) -> None:
+    from evals.runner import load_dataset
+
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"id": "a", "question": "Q1?", "extra": 1}\nnot json\n{"id": "b"}\n\n{"question": "Q2?"}\n')
+    items, problems = load_dataset(path)
+    assert [i.question for i in items] == ["Q1?", "Q2?"] and items[0].extra == {"extra": 1}
+    assert len(problems) == 2 and ":2:" in problems[0] and ":3:" in problems[1]
