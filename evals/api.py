@@ -27,6 +27,7 @@ def run_and_report(
     out: Path | None = None,
     limit: int | None = None,
     progress: bool | Callable[[int, int], None] = False,
+    judge: str = "offline",
 ) -> tuple[dict[str, Any], Path, list[str]]:
     """Returns (summary, path of report.md, problems with the dataset's lines)."""
     dataset = dataset or DEV_SET
@@ -45,7 +46,7 @@ def run_and_report(
         bar = tqdm(total=len(items), desc="questions", unit="q")
         callback = lambda i, n: bar.update(1)  # noqa: E731
     try:
-        records = run_eval(settings, items, progress=callback)
+        records = run_eval(settings, items, progress=callback, judge=judge)
     finally:
         if bar is not None:
             bar.close()

@@ -21,9 +21,9 @@ from rag.embeddings import get_embedder
 from rag.retrieval import Candidate, Retriever, fuse
 from rag.store import open_store
 
-from .squad import load_squad, pid_of_source, write_paragraph_files
+from .squad import SquadParagraph, SquadQuestion, load_squad, pid_of_source, write_paragraph_files
 
-__all__ = ["RetrievalBench", "run_retrieval_bench", "format_retrieval_bench", "squad_settings"]
+__all__ = ["RetrievalBench", "format_retrieval_bench", "prepare_squad", "run_retrieval_bench", "squad_settings"]
 
 KS = (1, 3, 5, 10)
 
@@ -43,6 +43,35 @@ def squad_settings(settings: Settings) -> Settings:
     return settings.model_copy(
         update={"data_dir": settings.data_dir / "bench" / "squad", "chroma_path": None, "collection": "squad"}
     )
+
+
+def prepare_squad(
+    settings: Settings,
+    squad_path: Path | None = None,
+    limit_paragraphs: int | None = None,
+    limit_questions: int | None = None,
+    progress: bool = True,
+) -> tuple[Settings, list[SquadParagraph], list[SquadQuestion]]:
+    """Ingest the SQuAD paragraphs into their own store (incrementally) and pick the questions.
+
+    ``limit_questions`` spreads the sample over the whole set rather than
+    taking the first articles only.
+    """
+    from ingest import ingest
+
+    paragraphs, questions = load_squad(squad_path)
+    if limit_paragraphs:
+        paragraphs = paragraphs[:limit_paragraphs]
+        keep = {p.pid for p in paragraphs}
+        questions = [q for q in questions if q.pid in keep]
+    if limit_questions:
+        step = max(1, len(questions) // limit_questions)
+        questions = questions[::step][:limit_questions]
+    bench = squad_settings(settings)
+    corpus = bench.data_dir / "corpus"
+    write_paragraph_files(paragraphs, corpus)
+    ingest([corpus], bench, progress=progress)
+    return bench, paragraphs, questions
 
 
 def _paragraph_ranking(ranked: list[Candidate]) -> list[str]:
@@ -75,22 +104,9 @@ def run_retrieval_bench(
     latency_queries: int = 300,
     progress: bool = True,
 ) -> RetrievalBench:
-    from ingest import ingest
     from tqdm.auto import tqdm
 
-    paragraphs, questions = load_squad(squad_path)
-    if limit_paragraphs:
-        paragraphs = paragraphs[:limit_paragraphs]
-        keep = {p.pid for p in paragraphs}
-        questions = [q for q in questions if q.pid in keep]
-    if limit_questions:
-        step = max(1, len(questions) // limit_questions)
-        questions = questions[::step][:limit_questions]
-
-    bench = squad_settings(settings)
-    corpus = bench.data_dir / "corpus"
-    write_paragraph_files(paragraphs, corpus)
-    ingest([corpus], bench, progress=progress)
+    bench, paragraphs, questions = prepare_squad(settings, squad_path, limit_paragraphs, limit_questions, progress)
     embedder = get_embedder(bench)
     store = open_store(bench, embedder)
     retriever = Retriever(bench, store, embedder)

@@ -8,9 +8,6 @@ from typing import Any
 
 __all__ = ["write_report", "load_latest"]
 
-_WORST = 15
-
-
 def _plots(records: list[dict[str, Any]], summary: dict[str, Any], out: Path) -> list[str]:
     import matplotlib
 
@@ -89,15 +86,20 @@ def write_report(records: list[dict[str, Any]], summary: dict[str, Any], out: Pa
         f"| latency p50: retrieval / first token / checking / total (s) | {s['latency_s']['retrieval_p50']} / "
         f"{s['latency_s']['first_token_p50']} / {s['latency_s']['checking_p50']} / {s['latency_s']['total_p50']} |",
         f"| tokens generated | {s['tokens_generated']} |",
+        *([f"| LLM judge: faithfulness / agreement with the offline judge / undecided | "
+           f"{s['faithfulness_llm_judge']} / {s['judge_agreement']} / {s['llm_judge_undecided']} |"]
+          if "judge_agreement" in s else []),
         "",
         *[f"![{p}]({p})" for p in plots],
         "",
-        f"## Worst {_WORST} questions",
+        "## Every question, worst first",
+        "",
+        "Wrong refusals and missed refusals come first, then answers by increasing F1.",
         "",
         "| id | question | expected | answer | F1 |",
         "|---|---|---|---|---|",
     ]
-    for r in sorted(records, key=_badness)[:_WORST]:
+    for r in sorted(records, key=_badness):
         expected = "; ".join(r["answers"]) if r["answerable"] else "(refusal)"
         f1 = r["metrics"].get("f1")
         lines.append(

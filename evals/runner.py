@@ -61,7 +61,24 @@ def load_dataset(path: Path) -> tuple[list[EvalItem], list[str]]:
     return items, problems
 
 
-def _judge(answer: Any, judge: SupportChecker) -> dict[str, int]:
+def _llm_judge(answer: Any, judge: Any, offline_verdicts: list[bool]) -> dict[str, int]:
+    """LLM verdicts on the shown sentences, and how often they agree with the offline judge."""
+    texts = [p.chunk.text for p in answer.passages]
+    shown = [s for s in answer.sentences if s.supported] if not answer.refused else []
+    counts = {"llm_judged": 0, "llm_supported": 0, "llm_undecided": 0, "judges_agree": 0}
+    for sentence, offline in zip(shown, offline_verdicts):
+        cited = [texts[n - 1] for n in sentence.citations if 1 <= n <= len(texts)]
+        verdict = judge.judge(sentence.text, cited) if cited else False
+        if verdict is None:
+            counts["llm_undecided"] += 1
+            continue
+        counts["llm_judged"] += 1
+        counts["llm_supported"] += verdict
+        counts["judges_agree"] += verdict == offline
+    return counts
+
+
+def _judge(answer: Any, judge: SupportChecker) -> dict[str, Any]:
     """Faithfulness and ALCE-style citation counts for the sentences shown to the user.
 
     A shown sentence is faithful when the passages it cites, together, support
@@ -70,10 +87,13 @@ def _judge(answer: Any, judge: SupportChecker) -> dict[str, int]:
     """
     texts = [p.chunk.text for p in answer.passages]
     shown = [s for s in answer.sentences if s.supported] if not answer.refused else []
-    counts = {"judged_sentences": len(shown), "judged_supported": 0, "citations": 0, "citations_supporting": 0}
+    counts: dict[str, Any] = {"judged_sentences": len(shown), "judged_supported": 0, "citations": 0,
+                              "citations_supporting": 0, "verdicts": []}
     for sentence in shown:
         cited = [texts[n - 1] for n in sentence.citations if 1 <= n <= len(texts)]
-        if cited and judge.check(sentence.text, cited).supported:
+        verdict = bool(cited) and judge.check(sentence.text, cited).supported
+        counts["verdicts"].append(verdict)
+        if verdict:
             counts["judged_supported"] += 1
         for passage in cited:
             counts["citations"] += 1
@@ -81,7 +101,8 @@ def _judge(answer: Any, judge: SupportChecker) -> dict[str, int]:
     return counts
 
 
-def _score(item: EvalItem, answer: Any, retrieved: list[str], judge: SupportChecker) -> dict[str, Any]:
+def _score(item: EvalItem, answer: Any, retrieved: list[str], judge: SupportChecker,
+           llm_judge: Any = None) -> dict[str, Any]:
     rank = evidence_rank(retrieved, item.evidence) if item.evidence else None
     draft_sentences = [s for s in answer.sentences if s.note != "quoted"]
     final = [s for s in answer.sentences if s.supported]
@@ -98,6 +119,9 @@ def _score(item: EvalItem, answer: Any, retrieved: list[str], judge: SupportChec
         "tokens_generated": answer.tokens_generated,
         **_judge(answer, judge),
     }
+    verdicts = metrics.pop("verdicts")
+    if llm_judge is not None:
+        metrics.update(_llm_judge(answer, llm_judge, verdicts))
     if item.answerable and item.answers:
         text = answer.text if not answer.refused else ""
         metrics["exact_match"] = best_over(exact_match, text, item.answers)
@@ -111,9 +135,18 @@ def run_eval(
     items: list[EvalItem],
     progress: Callable[[int, int], None] | None = None,
     answerer: Answerer | None = None,
+    judge: str = "offline",
 ) -> list[dict[str, Any]]:
-    """Answer every item; returns one record per item (question, full answer, metrics)."""
+    """Answer every item; returns one record per item (question, full answer, metrics).
+
+    ``judge="llm"`` adds verdicts from the configured LLM next to the offline ones.
+    """
     answerer = answerer or Answerer(settings)
+    llm_judge = None
+    if judge == "llm":
+        from .llm_judge import LLMJudge
+
+        llm_judge = LLMJudge(answerer.llm)
     records = []
     for i, item in enumerate(items, start=1):
         answer = answerer.ask(item.question)
@@ -125,11 +158,22 @@ def run_eval(
             "answers": item.answers,
             "evidence": item.evidence,
             "result": answer.to_dict(),
-            "metrics": _score(item, answer, retrieved, answerer.checker),
+            "metrics": _score(item, answer, retrieved, answerer.checker, llm_judge),
         })
         if progress:
             progress(i, len(items))
     return records
+
+
+def _llm_summary(m: list[dict[str, Any]]) -> dict[str, Any]:
+    if not any("llm_judged" in x for x in m):
+        return {}
+    judged = sum(x.get("llm_judged", 0) for x in m)
+    return {
+        "faithfulness_llm_judge": _ratio(sum(x.get("llm_supported", 0) for x in m), judged),
+        "judge_agreement": _ratio(sum(x.get("judges_agree", 0) for x in m), judged),
+        "llm_judge_undecided": sum(x.get("llm_undecided", 0) for x in m),
+    }
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -175,6 +219,7 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
         "citation_recall": _ratio(sum(x["judged_supported"] for x in m), sum(x["judged_sentences"] for x in m)),
         "citation_precision": _ratio(sum(x["citations_supporting"] for x in m), sum(x["citations"] for x in m)),
         "model": records[0]["result"]["model"] if records else None,
+        **_llm_summary(m),
         "retrieval": {f"hit@{k}": _share([r is not None and r <= k for r in ranks]) for k in KS}
         | {"mrr": round(statistics.mean(1 / r if r else 0 for r in ranks), 4) if ranks else None},
         "latency_s": {

@@ -74,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="folder for results.jsonl, summary.json, report.md "
                    "(default: DATA_DIR/evals/latest, which the web chat shows)")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
+    p.add_argument("--judge", choices=["offline", "llm"], default="offline",
+                   help="faithfulness judge: offline (default, deterministic) or the configured LLM too")
+    p.add_argument("--squad", metavar="FILE", help="instead: SQuAD v1.1 dev JSON, in a collection of its own")
+    p.add_argument("--retrieval-only", action="store_true", help="with --squad: score retrieval on every question")
     p.add_argument("--judge-check", action="store_true",
                    help="instead: the offline judge's accuracy on evals/datasets/judge_check.jsonl")
     p.set_defaults(func=_cmd_eval)
@@ -179,12 +183,20 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         result = judge_check(settings)
         print(json.dumps(result, indent=2))
         return 0
+    if args.squad:
+        from evals.squad_eval import run_squad_eval
+
+        result = run_squad_eval(settings, Path(args.squad), args.limit, args.retrieval_only,
+                                Path(args.out) if args.out else None, progress=sys.stderr.isatty())
+        print(json.dumps(result, indent=2))
+        return 0
     summary, report, problems = run_and_report(
         settings,
         Path(args.dataset) if args.dataset else None,
         Path(args.out) if args.out else None,
         args.limit,
         progress=sys.stderr.isatty(),
+        judge=args.judge,
     )
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)

@@ -49,7 +49,9 @@ def test_report_files_are_complete(gate_run) -> None:  # noqa: ANN001
     assert {"answer", "refused", "citations", "passages"} <= set(first["result"])
     assert json.loads((out / "summary.json").read_text())["questions"] == s["questions"]
     text = report.read_text(encoding="utf-8")
-    assert "Worst" in text and "![scores.png](scores.png)" in text
+    assert "worst first" in text and "![scores.png](scores.png)" in text
+    ids = [json.loads(line)["id"] for line in lines]
+    assert all(f"\n| {i} | " in text for i in ids)  # one row per question
     assert (out / "scores.png").stat().st_size > 1000 and (out / "retrieval.png").stat().st_size > 1000
 
 
