@@ -8,12 +8,11 @@ with the bare model in the same process, and reports the ratio.
 
 from __future__ import annotations
 
-import json
 import platform
 import resource
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -132,10 +131,3 @@ def format_ingest_bench(result: IngestBench) -> str:
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
-
-
-def write_json(result: IngestBench, out: Path) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "bench_ingest.json"
-    path.write_text(json.dumps({"ingest": asdict(result), "environment": environment()}, indent=2))
-    return path

@@ -9,9 +9,8 @@ configured fusion.
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -170,10 +169,3 @@ def format_retrieval_bench(result: RetrievalBench) -> str:
                     for stage in ("total", "embed", "dense", "lexical", "fuse") if f"{stage}_p50" in lat)
     )
     return "\n".join(lines)
-
-
-def write_json(result: RetrievalBench, out: Path, environment: dict) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "bench_retrieval.json"
-    path.write_text(json.dumps({"retrieval": asdict(result), "environment": environment}, indent=2))
-    return path

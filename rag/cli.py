@@ -92,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_status)
 
     p = sub.add_parser("bench", parents=[common], help="measure speed on this machine")
-    p.add_argument("target", choices=["ingest", "retrieval"], help="what to measure")
+    p.add_argument("target", choices=["ingest", "retrieval", "answer", "all"], nargs="?", default="all",
+                   help="what to measure (default: all)")
+    p.add_argument("--quick", action="store_true", help="a small run (under a minute or two) for smoke tests")
     p.add_argument("--squad", metavar="FILE", help="SQuAD v1.1 dev JSON (default: ../shared/datasets/)")
     p.add_argument("--limit", type=int, metavar="N", help="use only the first N paragraphs")
     p.add_argument("--questions", type=int, metavar="N", help="retrieval: score N questions spread over the set")
@@ -239,26 +241,44 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
     from pathlib import Path
 
-    from evals import bench_ingest, bench_retrieval
+    from evals import bench_answer, bench_ingest, bench_retrieval, bench_scale
 
     settings = _settings(args)
     env = bench_ingest.environment()
     print("environment: " + ", ".join(f"{k}={v}" for k, v in env.items()))
     squad = Path(args.squad) if args.squad else None
+    out = Path(args.out)
     progress = sys.stderr.isatty()
-    if args.target == "ingest":
-        result = bench_ingest.run_ingest_bench(squad, args.limit, settings, progress=progress)
-        print(bench_ingest.format_ingest_bench(result))
-        path = bench_ingest.write_json(result, Path(args.out))
-    else:
-        result = bench_retrieval.run_retrieval_bench(
-            settings, squad, args.limit, args.questions, progress=progress
+    quick = args.quick
+    targets = ["ingest", "retrieval", "answer"] if args.target == "all" else [args.target]
+    results: dict[str, Any] = {"environment": env, "quick": quick}
+    if "ingest" in targets:
+        ingest_result = bench_ingest.run_ingest_bench(squad, args.limit or (200 if quick else None), settings, progress)
+        print("\n== ingest\n" + bench_ingest.format_ingest_bench(ingest_result))
+        results["ingest"] = asdict(ingest_result)
+    if "retrieval" in targets:
+        paragraphs = args.limit or (200 if quick else None)
+        quality = bench_retrieval.run_retrieval_bench(
+            settings, squad, paragraphs, args.questions or (300 if quick else None), progress=progress
         )
-        print(bench_retrieval.format_retrieval_bench(result))
-        path = bench_retrieval.write_json(result, Path(args.out), env)
-    print(f"results written to {path}")
+        print("\n== retrieval quality\n" + bench_retrieval.format_retrieval_bench(quality))
+        sizes = (2_000, 5_000) if quick else (2_000, 20_000, 100_000)
+        scale = bench_scale.run_scale_bench(settings, squad, sizes, 50 if quick else 200, progress, paragraphs)
+        print("\n== retrieval latency vs corpus size\n" + bench_scale.format_scale_bench(scale))
+        results["retrieval"] = asdict(quality)
+        results["scale"] = asdict(scale)
+        results["scale_plot"] = str(bench_scale.plot_scale(scale, out))
+    if "answer" in targets:
+        answer = bench_answer.run_answer_bench(settings, rounds=1 if quick else 2, cold=not quick)
+        print("\n== answering\n" + bench_answer.format_answer_bench(answer))
+        results["answer"] = asdict(answer)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"bench_{args.target}{'_quick' if quick else ''}.json"
+    path.write_text(json.dumps(results, indent=2))
+    print(f"\nresults written to {path}")
     return 0
 
 
