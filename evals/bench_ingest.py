@@ -21,6 +21,7 @@ from rag.embeddings import get_embedder
 from rag.store import open_store
 
 from .squad import load_squad, write_paragraph_files
+from .tables import two_columns
 
 __all__ = ["IngestBench", "run_ingest_bench", "environment"]
 
@@ -129,5 +130,4 @@ def format_ingest_bench(result: IngestBench) -> str:
         ("re-ingest unchanged", f"{result.reingest_s:.2f} s = {100 * result.reingest_share:.2f}% of first  (target <= 3%)"),
         ("peak RSS after ingest", f"{result.peak_rss_mb_after_ingest:.0f} MB"),
     ]
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+    return two_columns(rows)

@@ -194,15 +194,24 @@ def ingest(
     report = IngestReport(ignored=ignored)
 
     seen: set[str] = set()
+    unusable: list[str] = []  # files that could not be read: their old chunks go too
     todo: list[tuple[Path, str, bytes, str]] = []
     for file in files:
         source = str(file)
         seen.add(source)
         try:
+            size_mb = file.stat().st_size / 1e6
+            if size_mb > settings.max_file_mb:
+                reason = f"too large ({size_mb:.1f} MB > RAG_MAX_FILE_MB={settings.max_file_mb:g})"
+                report.failed.append((source, reason))
+                warn(f"skipped {source}: {reason}")
+                unusable.append(source)
+                continue
             data = file.read_bytes()
-        except OSError as exc:
+        except OSError as exc:  # unreadable, or gone since the scan
             report.failed.append((source, f"cannot read ({exc.strerror or exc})"))
             warn(f"skipped {source}: cannot read ({exc.strerror or exc})")
+            unusable.append(source)
             continue
         digest = hashlib.sha256(data).hexdigest()
         state = states.get(source)
@@ -215,6 +224,7 @@ def ingest(
     # Files that failed to load or vanished from an ingested folder must not
     # keep answering questions with text that is no longer there.
     gone = [s for s in states if s not in seen and any(_under(s, f) for f in folders)]
+    gone += [s for s in unusable if s in states]
 
     bar = _progress(0, "embedding", "chunk", progress)
     writer = _Writer(store, embedder, states, settings.embed_batch_size, report, bar)

@@ -272,7 +272,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         results["scale"] = asdict(scale)
         results["scale_plot"] = str(bench_scale.plot_scale(scale, out))
     if "answer" in targets:
-        answer = bench_answer.run_answer_bench(settings, rounds=1 if quick else 2, cold=not quick)
+        answer = bench_answer.run_answer_bench(settings, rounds=1 if quick else 2)
         print("\n== answering\n" + bench_answer.format_answer_bench(answer))
         results["answer"] = asdict(answer)
     out.mkdir(parents=True, exist_ok=True)

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "seeds",
         description="Folder ingested when `rag ingest` is given no path.",
     )
+    max_file_mb: float = Field(
+        default=20.0,
+        gt=0,
+        description="Files larger than this are skipped with a warning (a 50 MB text file is about "
+        "60,000 chunks, half an hour of embedding on 2 cores); raise it to index them.",
+    )
     chunk_size: int = Field(
         default=200,
         ge=16,
@@ -159,7 +165,7 @@ class Settings(BaseSettings):
     passage_budget: int | None = Field(
         default=None,
         ge=64,
-        description="Tokens of passage text in the prompt. Default: 450 for the local model "
+        description="Tokens of passage text in the prompt. Default: 380 for the local model "
         "(CPU prompt processing sets the time to first token), the whole window for remote ones. "
         "Passages over their share are cut to their most relevant sentences.",
     )

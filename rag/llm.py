@@ -106,7 +106,7 @@ class LlamaCppLLM(LLM):
         n_ctx: int = 2048,
         n_threads: int | None = None,
         seed: int = 0,
-        passage_budget: int | None = 450,
+        passage_budget: int | None = 380,
     ) -> None:
         path = Path(model_path) if model_path else bundled_gguf_path()
         self._passage_budget = passage_budget
@@ -160,8 +160,8 @@ class LlamaCppLLM(LLM):
     @property
     def passage_budget(self) -> int | None:
         # Prompt processing on a CPU is the latency floor (~250 tokens/s for the
-        # 135M model on 2 cores); about 450 tokens of passages keeps the first
-        # token near 2 s and a tiny model focused on the relevant sentences.
+        # 135M model on 2 cores); about 380 tokens of passages keeps the first
+        # token under 2 s and a tiny model focused on the relevant sentences.
         return self._passage_budget
 
     def count_tokens(self, text: str) -> int:
@@ -365,7 +365,7 @@ def _llamacpp(settings: Settings) -> LLM:
         n_ctx=settings.llm_context_window or 2048,
         n_threads=settings.llm_threads,
         seed=settings.seed,
-        passage_budget=settings.passage_budget or 450,
+        passage_budget=settings.passage_budget or 380,
     )
 
 
