@@ -141,3 +141,50 @@ def test_property_any_question_gets_an_answer_or_a_clean_error(hostile: Settings
     except RagError as exc:  # pragma: no cover - would be a finding
         pytest.fail(f"unexpected error for {question!r}: {exc}")
     assert answer.mode in ("answer", "quote", "refusal")
+
+
+def test_a_50_mb_text_file_is_skipped_quickly_at_default_settings(settings: Settings, tmp_path: Path) -> None:
+    import time
+
+    corpus = tmp_path / "big"
+    corpus.mkdir()
+    with (corpus / "fifty.txt").open("wb") as f:
+        f.truncate(50 * 1024 * 1024)  # sparse: 50 MB without writing them
+    (corpus / "small.txt").write_text("Karpathy taught CS231n at Stanford.", encoding="utf-8")
+    t0 = time.perf_counter()
+    report = ingest([corpus], settings, progress=False, warn=lambda m: None)
+    assert report.added == 1 and "too large" in report.failed[0][1]
+    assert time.perf_counter() - t0 < 30  # never read, chunked or embedded
+
+
+def test_api_keys_never_appear_in_error_messages(settings: Settings) -> None:
+    import json as _json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.servers import free_port
+
+    class Unauthorised(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = _json.dumps({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}})
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args) -> None:  # noqa: ANN002
+            pass
+
+    secret = "sk-test-DO-NOT-LEAK-1234567890"
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Unauthorised)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        ingest([SEEDS], settings, progress=False)
+        s = settings.model_copy(update={"llm": "openai", "llm_api_key": secret, "llm_model": "x",
+                                        "llm_base_url": f"http://127.0.0.1:{server.server_port}/v1",
+                                        "min_dense_score": 0.0, "min_query_coverage": 0.0})
+        answer = Answerer(s).ask("Which course did Karpathy design at Stanford?")
+        assert answer.mode == "error" and "rejected the API key" in answer.error
+        assert secret not in _json.dumps(answer.to_dict()) and secret not in str(s.redacted())
+    finally:
+        server.shutdown()
