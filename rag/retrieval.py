@@ -142,10 +142,19 @@ class Retriever:
         self.settings = settings
         self.store = store
         self.embedder = embedder
+        self._lexical: LexicalIndex | None = None
 
     @property
     def lexical(self) -> LexicalIndex:
-        return lexical_index(self.store)
+        """The BM25 index as of the latest query.
+
+        Checking it against the store costs a round trip to Chroma, so that
+        happens once per :meth:`retrieve`; scoring the answer to that query
+        (IDF lookups for every claim term) reuses it.
+        """
+        if self._lexical is None:
+            self._lexical = lexical_index(self.store)
+        return self._lexical
 
     def retrieve(self, query: str, k: int | None = None, vector: np.ndarray | None = None) -> Retrieval:
         """The top ``k`` passages for ``query`` (``vector``: its embedding, if already computed)."""
@@ -163,7 +172,7 @@ class Retriever:
         timings["dense"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        lexical = self.lexical
+        lexical = self._lexical = lexical_index(self.store)  # picks up another process's ingest
         lexical_hits = lexical.search(query, pool)
         timings["lexical"] = time.perf_counter() - t0
 

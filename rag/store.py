@@ -183,13 +183,13 @@ class ChunkStore:
 
     def query(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
         """The ``k`` nearest chunks to ``vector`` with cosine similarity, best first."""
-        n = min(k, self.count())
-        if n <= 0:
+        if k <= 0:
             return []
         self._check_dimension(int(np.asarray(vector).shape[-1]))
+        # Chroma returns fewer hits when it holds fewer than k; no count() round trip.
         res = self._collection.query(
             query_embeddings=[np.asarray(vector, dtype=np.float32).tolist()],
-            n_results=n,
+            n_results=k,
             include=["metadatas", "documents", "distances"],
         )
         out = []
