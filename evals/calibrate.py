@@ -1,96 +1,87 @@
-"""Calibrate the retrieval-evidence refusal thresholds on the dev set.
+"""`rag calibrate`: fit the refusal operating point to your own corpus and labelled questions.
 
-For every dev question the retriever's two evidence signals are computed: the
-best passage's cosine similarity to the question (``top_dense``) and the share
-of the question's IDF-weighted terms found in the passages (``coverage``). The
-grid search picks the pair of thresholds that refuses the most unanswerable
-questions while wrongly refusing at most ``max_false_refusals`` of the
-answerable ones, preferring the loosest such pair, because the sentence check
-after generation is a second line of defence.
-
-Run: ``python -m evals.calibrate`` (prints the table and the chosen values).
+The answerability model (:mod:`rag.answerability`) ships with an operating
+point chosen on other corpora. On a new corpus, score distributions shift; a
+user with a few dozen labelled questions (JSONL: ``question``, ``answerable``)
+can recompute it: the threshold that wrongly refuses at most
+``max_wrong_refusals`` of *their* answerable questions. It is written to the
+config file as ``answerability_threshold``, which the settings then load.
 """
 
 from __future__ import annotations
 
 import json
-import sys
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from rag.config import PROJECT_ROOT, Settings, load_settings
-from rag.embeddings import get_embedder
-from rag.retrieval import Retriever
-from rag.store import open_store
+import numpy as np
 
-__all__ = ["Calibration", "calibrate_refusal", "DEV_SET"]
+from rag.config import PROJECT_ROOT, Settings
+from rag.errors import ConfigError
+
+__all__ = ["Calibration", "DEV_SET", "calibrate", "write_threshold"]
 
 DEV_SET = PROJECT_ROOT / "evals" / "datasets" / "dev.jsonl"
 
 
 @dataclass
 class Calibration:
-    min_dense_score: float
-    min_query_coverage: float
-    unanswerable_refused: float
-    answerable_refused: float
-    rows: list[dict]
+    threshold: float
+    questions: int
+    answerable: int
+    unanswerable_refused: float | None
+    answerable_refused: float | None
+    rows: list[dict[str, Any]]
 
 
-def _features(settings: Settings, dataset: Path) -> list[dict]:
-    embedder = get_embedder(settings)
-    retriever = Retriever(settings, open_store(settings, embedder), embedder)
+def calibrate(settings: Settings, dataset: Path, max_wrong_refusals: float | None = None) -> Calibration:
+    """The threshold meeting the target on ``dataset``, and the rates it gives there."""
+    from rag.answer import Answerer
+    from rag.answerability import default_model
+
+    if default_model() is None:
+        raise ConfigError("no answerability model is installed (rag/params/answerability.json is missing)")
+    if not dataset.is_file():
+        raise ConfigError(f"dataset {dataset} not found; pass --dataset FILE.jsonl")
+    target = settings.max_wrong_refusals if max_wrong_refusals is None else max_wrong_refusals
+    items = [json.loads(x) for x in dataset.read_text(encoding="utf-8").splitlines() if x.strip()]
+    answerer = Answerer(settings.model_copy(update={"answerability_threshold": None}))
     rows = []
-    for line in dataset.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        item = json.loads(line)
-        result = retriever.retrieve(item["question"])
-        rows.append({
-            "id": item["id"],
-            "answerable": item.get("answerable", True),
-            "top_dense": result.top_dense,
-            "coverage": result.query_coverage,
-        })
-    return rows
-
-
-def calibrate_refusal(
-    settings: Settings | None = None, dataset: Path = DEV_SET, max_false_refusals: float = 0.05
-) -> Calibration:
-    settings = settings or load_settings()
-    rows = _features(settings, dataset)
-    pos = [r for r in rows if r["answerable"]]
-    neg = [r for r in rows if not r["answerable"]]
-    best: tuple | None = None
-    for d in [x / 100 for x in range(0, 61, 2)]:
-        for c in [x / 100 for x in range(0, 96, 5)]:
-            def refused(r: dict) -> bool:
-                return r["top_dense"] < d or r["coverage"] < c
-
-            wrong = sum(refused(r) for r in pos) / max(len(pos), 1)
-            caught = sum(refused(r) for r in neg) / max(len(neg), 1)
-            if wrong > max_false_refusals:
-                continue
-            key = (caught, -wrong, -d, -c)
-            if best is None or key > best[0]:
-                best = (key, d, c, caught, wrong)
-    assert best is not None
-    _, d, c, caught, wrong = best
-    return Calibration(d, c, caught, wrong, rows)
-
-
-def main() -> int:
-    result = calibrate_refusal()
-    print(f"{'id':<12}{'answerable':>11}{'top_dense':>11}{'coverage':>10}")
-    for r in sorted(result.rows, key=lambda r: (r["answerable"], r["coverage"])):
-        print(f"{r['id']:<12}{str(r['answerable']):>11}{r['top_dense']:>11.3f}{r['coverage']:>10.3f}")
-    print(
-        f"\nchosen: min_dense_score={result.min_dense_score:.2f} min_query_coverage={result.min_query_coverage:.2f}"
-        f" -> unanswerable refused {result.unanswerable_refused:.2%}, answerable refused {result.answerable_refused:.2%}"
+    for item in items:
+        a = answerer.assess(str(item["question"]))
+        rows.append({"question": item["question"], "answerable": bool(item.get("answerable", True)),
+                     "early": a["early"], "probability": a["probability"]})
+    pos = [r["probability"] for r in rows if r["answerable"] and not r["early"]]
+    if len(pos) < 5 or not any(not r["answerable"] for r in rows):
+        raise ConfigError("calibration needs at least 5 answerable and 1 unanswerable question in the dataset")
+    # Early refusals count against the target too: the learned bar gets what is left.
+    early_wrong = sum(1 for r in rows if r["answerable"] and r["early"])
+    n_pos = sum(r["answerable"] for r in rows)
+    budget = max(target * n_pos - early_wrong, 0) / max(len(pos), 1)
+    threshold = float(np.quantile(sorted(pos), min(budget, 1.0))) if budget > 0 else float(min(pos)) - 1e-6
+    refused = [bool(r["early"]) or r["probability"] < threshold for r in rows]
+    neg = [x for r, x in zip(rows, refused) if not r["answerable"]]
+    wrong = [x for r, x in zip(rows, refused) if r["answerable"]]
+    return Calibration(
+        threshold=round(max(threshold, 0.0), 6), questions=len(rows), answerable=n_pos,
+        unanswerable_refused=round(sum(neg) / len(neg), 4) if neg else None,
+        answerable_refused=round(sum(wrong) / len(wrong), 4) if wrong else None, rows=rows,
     )
-    return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def write_threshold(config: Path, threshold: float) -> None:
+    """Set ``answerability_threshold`` in a TOML config file, keeping everything else as it is."""
+    line = f"answerability_threshold = {threshold}"
+    text = config.read_text(encoding="utf-8") if config.is_file() else ""
+    pattern = re.compile(r"(?m)^answerability_threshold\s*=.*$")
+    if pattern.search(text):
+        text = pattern.sub(line, text)
+    else:
+        # Top-level keys must come before any [table] header.
+        header = re.search(r"(?m)^\[", text)
+        comment = "# written by `rag calibrate`\n"
+        text = (text[: header.start()] + comment + line + "\n\n" + text[header.start():]) if header \
+            else (text + ("\n" if text and not text.endswith("\n") else "") + comment + line + "\n")
+    config.write_text(text, encoding="utf-8")

@@ -1,53 +1,36 @@
-"""How good is the offline judge? Accuracy, precision and recall on labelled pairs.
+"""How good is the verifier? Precision and recall on the labelled verification set.
 
-`evals/datasets/judge_check.jsonl` holds (claim, passage, supported) pairs from
-the corpus, more than half of them hard negatives made by changing one number,
-name, date or negation in a supported claim.
+The labels come from careful reading (`evals/datasets/verification.jsonl`,
+see :mod:`evals.verification`), not from the verifier, so these are the
+figures to trust; the test split comes from articles no tuning touched.
 """
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
-from rag.config import PROJECT_ROOT, Settings
-from rag.embeddings import get_embedder
-from rag.errors import StoreError
-from rag.support import SupportChecker
+from rag.config import Settings
 
-__all__ = ["JUDGE_SET", "judge_check"]
+from .verification import load_pairs, score_predictions
 
-JUDGE_SET = PROJECT_ROOT / "evals" / "datasets" / "judge_check.jsonl"
+__all__ = ["judge_check"]
 
 
-def judge_check(settings: Settings, path: Path = JUDGE_SET) -> dict[str, Any]:
-    """Score the support checker on the labelled pairs, overall and per kind."""
-    idf = None
-    try:  # the corpus's term statistics, when a corpus is indexed
-        from rag.lexical import lexical_index
-        from rag.store import open_store
+def judge_check(settings: Settings, split: str = "test") -> dict[str, Any]:
+    """Score the verifier on the labelled pairs of ``split`` (``all`` for every pair)."""
+    from .train_verifier import pair_features
+    from rag.verifier import FEATURES, default_params
 
-        idf = lexical_index(open_store(settings, get_embedder(settings))).idf
-    except StoreError:
-        pass
-    judge = SupportChecker(get_embedder(settings), settings.support_threshold, idf=idf)
-    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
-    tp = fp = tn = fn = 0
-    by_kind: dict[str, list[bool]] = defaultdict(list)
-    for row in rows:
-        predicted = judge.check(row["claim"], [row["passage"]]).supported
-        truth = bool(row["supported"])
-        tp += predicted and truth
-        fp += predicted and not truth
-        fn += truth and not predicted
-        tn += not predicted and not truth
-        by_kind[row.get("kind", "?")].append(predicted == truth)
-    return {
-        "pairs": len(rows),
-        "accuracy": round((tp + tn) / max(len(rows), 1), 4),
-        "precision": round(tp / max(tp + fp, 1), 4),
-        "recall": round(tp / max(tp + fn, 1), 4),
-        "by_kind": {k: round(sum(v) / len(v), 4) for k, v in sorted(by_kind.items())},
+    pairs = [p for p in load_pairs() if split == "all" or p.split == split]
+    x, vetoed, _ = pair_features(pairs)
+    params = default_params()
+    threshold = params.threshold if settings.support_threshold is None else settings.support_threshold
+    decided = {
+        p.id: (not v) and params.probability(dict(zip(FEATURES, row))) >= threshold
+        for p, row, v in zip(pairs, x, vetoed)
     }
+    out: dict[str, Any] = {"split": split, "threshold": threshold}
+    for corpus in sorted({p.corpus for p in pairs}):
+        out[corpus] = score_predictions([p for p in pairs if p.corpus == corpus], lambda p: decided[p.id])
+    out["all"] = score_predictions(pairs, lambda p: decided[p.id])
+    return out

@@ -16,12 +16,12 @@ def _plots(records: list[dict[str, Any]], summary: dict[str, Any], out: Path) ->
 
     names = []
     f1 = [r["metrics"]["f1"] for r in records if "f1" in r["metrics"]]
-    support = [s["score"] for r in records for s in r["result"]["sentences"] if s.get("note") != "quoted"]
+    support = [s["score"] for r in records for s in r["result"]["sentences"] if s.get("note") != "quoted"] or [0.0]
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
     axes[0].hist(f1, bins=10, range=(0, 1), color="#4a7")
     axes[0].set_title("token F1 per answerable question")
     axes[1].hist(support, bins=10, range=(0, 1), color="#47a")
-    axes[1].set_title("support score per draft sentence")
+    axes[1].set_title("verifier probability per drafted sentence")
     fig.tight_layout()
     fig.savefig(out / "scores.png", dpi=90)
     plt.close(fig)
@@ -78,17 +78,27 @@ def write_report(records: list[dict[str, Any]], summary: dict[str, Any], out: Pa
         f"| answerable wrongly refused | {s['answerable_refused']} |",
         f"| exact match / token F1 | {s['exact_match']} / {s['f1']} |",
         f"| answer contains a reference | {s['contains_answer']} |",
-        f"| faithfulness (answer sentences supported by their citations) | {s['faithfulness']} |",
-        f"| citation recall / precision | {s['citation_recall']} / {s['citation_precision']} |",
+        f"| modes: answer / quote / refusal / error | {s['modes']['answer']} / {s['modes']['quote']} / "
+        f"{s['modes']['refusal']} / {s['modes']['error']} |",
+        f"| quotes found verbatim in their cited passage (string match) | {s['quotes_verbatim']} |",
+        f"| short answers found verbatim in their quote | {s['short_answers_verbatim']} |",
+        *([f"| replay: correct answers shown as answers / their true sentences shown | "
+           f"{s['replay_correct_answers_shown']} / {s['replay_true_sentences_shown']} |"]
+          if "replay_correct_answers_shown" in s else []),
+        *([f"| replay: fabricated answers whose invented sentence was shown | {s['replay_fabricated_answers_shown']} |"]
+          if "replay_fabricated_answers_shown" in s else []),
+        *([f"| replay: the model's own refusals respected | {s['replay_model_refusals_respected']} |"]
+          if "replay_model_refusals_respected" in s else []),
+        f"| sentences the verifier passed (its own verdict, not faithfulness) | {s['checker_pass_rate']} |",
         f"| citations to missing passages removed from drafts | {s['removed_citations']} |",
         f"| retrieval hit@1 / @3 / @5 / @10, MRR | {s['retrieval']['hit@1']} / {s['retrieval']['hit@3']} / "
         f"{s['retrieval']['hit@5']} / {s['retrieval']['hit@10']}, {s['retrieval']['mrr']} |",
-        f"| latency p50: retrieval / first token / checking / total (s) | {s['latency_s']['retrieval_p50']} / "
-        f"{s['latency_s']['first_token_p50']} / {s['latency_s']['checking_p50']} / {s['latency_s']['total_p50']} |",
+        f"| latency p50: retrieval / first checked sentence / total (s) | {s['latency_s']['retrieval_p50']} / "
+        f"{s['latency_s']['first_sentence_p50']} / {s['latency_s']['total_p50']} |",
         f"| tokens generated | {s['tokens_generated']} |",
-        *([f"| LLM judge: faithfulness / agreement with the offline judge / undecided | "
-           f"{s['faithfulness_llm_judge']} / {s['judge_agreement']} / {s['llm_judge_undecided']} |"]
-          if "judge_agreement" in s else []),
+        *([f"| faithfulness by an independent LLM judge / undecided | "
+           f"{s['faithfulness_llm_judge']} / {s['llm_judge_undecided']} |"]
+          if "faithfulness_llm_judge" in s else []),
         "",
         *[f"![{p}]({p})" for p in plots],
         "",

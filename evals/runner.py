@@ -17,9 +17,11 @@ from typing import Any
 
 from rag.answer import Answerer
 from rag.config import Settings
-from rag.support import SupportChecker
+from rag.extract import display_text
+from rag.text import normalise_for_match
 
 from .metrics import best_over, contains_answer, evidence_rank, exact_match, token_f1
+from .replay_labels import ReplayLabels, replay_metrics, replay_summary
 
 __all__ = ["EvalItem", "load_dataset", "run_eval", "summarise"]
 
@@ -61,12 +63,12 @@ def load_dataset(path: Path) -> tuple[list[EvalItem], list[str]]:
     return items, problems
 
 
-def _llm_judge(answer: Any, judge: Any, offline_verdicts: list[bool]) -> dict[str, int]:
-    """LLM verdicts on the shown sentences, and how often they agree with the offline judge."""
+def _llm_judge(answer: Any, judge: Any) -> dict[str, int]:
+    """An independent model's verdicts on the shown sentences (every one the verifier passed)."""
     texts = [p.chunk.text for p in answer.passages]
     shown = [s for s in answer.sentences if s.supported] if not answer.refused else []
-    counts = {"llm_judged": 0, "llm_supported": 0, "llm_undecided": 0, "judges_agree": 0}
-    for sentence, offline in zip(shown, offline_verdicts):
+    counts = {"llm_judged": 0, "llm_supported": 0, "llm_undecided": 0}
+    for sentence in shown:
         cited = [texts[n - 1] for n in sentence.citations if 1 <= n <= len(texts)]
         verdict = judge.judge(sentence.text, cited) if cited else False
         if verdict is None:
@@ -74,58 +76,52 @@ def _llm_judge(answer: Any, judge: Any, offline_verdicts: list[bool]) -> dict[st
             continue
         counts["llm_judged"] += 1
         counts["llm_supported"] += verdict
-        counts["judges_agree"] += verdict == offline
     return counts
 
 
-def _judge(answer: Any, judge: SupportChecker) -> dict[str, Any]:
-    """Faithfulness and ALCE-style citation counts for the sentences shown to the user.
+def _independent(answer: Any) -> dict[str, Any]:
+    """Checks of the shown answer that do not use the verifier.
 
-    A shown sentence is faithful when the passages it cites, together, support
-    it (this is also citation recall); a citation is precise when its passage
-    alone supports the sentence.
+    A quote must occur verbatim in the passage it cites, and a short answer in
+    its quote: string matching, nothing the answer policy computed.
     """
-    texts = [p.chunk.text for p in answer.passages]
-    shown = [s for s in answer.sentences if s.supported] if not answer.refused else []
-    counts: dict[str, Any] = {"judged_sentences": len(shown), "judged_supported": 0, "citations": 0,
-                              "citations_supporting": 0, "verdicts": []}
-    for sentence in shown:
-        cited = [texts[n - 1] for n in sentence.citations if 1 <= n <= len(texts)]
-        verdict = bool(cited) and judge.check(sentence.text, cited).supported
-        counts["verdicts"].append(verdict)
-        if verdict:
-            counts["judged_supported"] += 1
-        for passage in cited:
-            counts["citations"] += 1
-            counts["citations_supporting"] += judge.check(sentence.text, [passage]).supported
-    return counts
+    texts = {n: normalise_for_match(display_text(p.chunk.text)) for n, p in enumerate(answer.passages, start=1)}
+    quotes = [s for s in answer.sentences if s.note == "quoted"] if answer.mode == "quote" else []
+    verbatim = sum(
+        bool(s.citations) and all(normalise_for_match(s.text) in texts.get(n, "") for n in s.citations)
+        for s in quotes
+    )
+    span_ok = None
+    if answer.mode == "quote" and answer.short_answer:
+        span_ok = any(normalise_for_match(answer.short_answer) in normalise_for_match(s.text) for s in quotes)
+    return {"quotes": len(quotes), "quotes_verbatim": verbatim, "short_answer_verbatim": span_ok}
 
 
-def _score(item: EvalItem, answer: Any, retrieved: list[str], judge: SupportChecker,
-           llm_judge: Any = None) -> dict[str, Any]:
+def _score(item: EvalItem, answer: Any, retrieved: list[str], llm_judge: Any = None,
+           labels: ReplayLabels | None = None) -> dict[str, Any]:
     rank = evidence_rank(retrieved, item.evidence) if item.evidence else None
     draft_sentences = [s for s in answer.sentences if s.note != "quoted"]
-    final = [s for s in answer.sentences if s.supported]
+    shown = [s for s in draft_sentences if s.supported] if answer.mode == "answer" else []
     metrics: dict[str, Any] = {
         "refused": answer.refused,
         "mode": answer.mode,
         "error": answer.error is not None,
         "removed_citations": answer.removed_citations,
         "draft_sentences": len(draft_sentences),
-        "draft_supported": sum(s.supported for s in draft_sentences),
-        "answer_sentences": len(final),
-        "answer_sentences_supported": sum(1 for s in final if s.citations),
+        # The verifier's own verdicts: what it let through, not whether that was right.
+        "checker_passed": len(shown),
         "evidence_rank": rank,
         "tokens_generated": answer.tokens_generated,
-        **_judge(answer, judge),
+        **_independent(answer),
     }
-    verdicts = metrics.pop("verdicts")
     if llm_judge is not None:
-        metrics.update(_llm_judge(answer, llm_judge, verdicts))
+        metrics.update(_llm_judge(answer, llm_judge))
+    if labels is not None:
+        metrics.update(replay_metrics(labels, item.question, answer))
     if item.answerable and item.answers:
         text = answer.text if not answer.refused else ""
         metrics["exact_match"] = best_over(exact_match, text, item.answers)
-        metrics["f1"] = best_over(token_f1, text, item.answers)
+        metrics["f1"] = best_over(token_f1, answer.short_answer or text, item.answers)
         metrics["contains_answer"] = contains_answer(text, item.answers)
     return metrics
 
@@ -139,7 +135,7 @@ def run_eval(
 ) -> list[dict[str, Any]]:
     """Answer every item; returns one record per item (question, full answer, metrics).
 
-    ``judge="llm"`` adds verdicts from the configured LLM next to the offline ones.
+    ``judge="llm"`` adds verdicts from the configured LLM on every shown sentence.
     """
     answerer = answerer or Answerer(settings)
     llm_judge = None
@@ -147,6 +143,7 @@ def run_eval(
         from .llm_judge import LLMJudge
 
         llm_judge = LLMJudge(answerer.llm)
+    labels = ReplayLabels.for_settings(settings)
     records = []
     for i, item in enumerate(items, start=1):
         answer = answerer.ask(item.question)
@@ -158,7 +155,7 @@ def run_eval(
             "answers": item.answers,
             "evidence": item.evidence,
             "result": answer.to_dict(),
-            "metrics": _score(item, answer, retrieved, answerer.checker, llm_judge),
+            "metrics": _score(item, answer, retrieved, llm_judge, labels),
         })
         if progress:
             progress(i, len(items))
@@ -171,7 +168,6 @@ def _llm_summary(m: list[dict[str, Any]]) -> dict[str, Any]:
     judged = sum(x.get("llm_judged", 0) for x in m)
     return {
         "faithfulness_llm_judge": _ratio(sum(x.get("llm_supported", 0) for x in m), judged),
-        "judge_agreement": _ratio(sum(x.get("judges_agree", 0) for x in m), judged),
         "llm_judge_undecided": sum(x.get("llm_undecided", 0) for x in m),
     }
 
@@ -198,8 +194,6 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     m = [r["metrics"] for r in records]
     ranks = [r["metrics"]["evidence_rank"] for r in answerable if r.get("evidence")]
     scored = [r["metrics"] for r in answerable if "f1" in r["metrics"]]
-    draft_total = sum(x["draft_sentences"] for x in m)
-    final_total = sum(x["answer_sentences"] for x in m)
     timings = [r["result"]["timings"] for r in records]
     return {
         "questions": len(records),
@@ -212,12 +206,14 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
         "exact_match": round(statistics.mean(x["exact_match"] for x in scored), 4) if scored else None,
         "f1": round(statistics.mean(x["f1"] for x in scored), 4) if scored else None,
         "contains_answer": round(statistics.mean(x["contains_answer"] for x in scored), 4) if scored else None,
-        "draft_sentences_supported": round(sum(x["draft_supported"] for x in m) / draft_total, 4) if draft_total else None,
-        "answer_sentences_supported": round(sum(x["answer_sentences_supported"] for x in m) / final_total, 4) if final_total else None,
         "removed_citations": sum(x["removed_citations"] for x in m),
-        "faithfulness": _ratio(sum(x["judged_supported"] for x in m), sum(x["judged_sentences"] for x in m)),
-        "citation_recall": _ratio(sum(x["judged_supported"] for x in m), sum(x["judged_sentences"] for x in m)),
-        "citation_precision": _ratio(sum(x["citations_supporting"] for x in m), sum(x["citations"] for x in m)),
+        # Independent of the verifier: quotes and short answers found verbatim in what they cite.
+        "quotes_verbatim": _ratio(sum(x["quotes_verbatim"] for x in m), sum(x["quotes"] for x in m)),
+        "short_answers_verbatim": _share([x["short_answer_verbatim"] for x in m
+                                          if x["short_answer_verbatim"] is not None]),
+        # The verifier grading its own output: reported as what it is, never as faithfulness.
+        "checker_pass_rate": _ratio(sum(x["checker_passed"] for x in m), sum(x["draft_sentences"] for x in m)),
+        **replay_summary(records),
         "model": records[0]["result"]["model"] if records else None,
         **_llm_summary(m),
         "retrieval": {f"hit@{k}": _share([r is not None and r <= k for r in ranks]) for k in KS}
@@ -225,6 +221,7 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
         "latency_s": {
             "retrieval_p50": _p([t.get("retrieval") for t in timings], 50),
             "first_token_p50": _p([t.get("first_token") for t in timings], 50),
+            "first_sentence_p50": _p([t.get("first_sentence") for t in timings], 50),
             "generation_p50": _p([t.get("generation") for t in timings], 50),
             "checking_p50": _p([t.get("checking") for t in timings], 50),
             "total_p50": _p([t.get("total") for t in timings], 50),

@@ -10,7 +10,7 @@ from pathlib import Path
 from rag.config import PROJECT_ROOT
 from rag.errors import ConfigError
 
-__all__ = ["SquadParagraph", "SquadQuestion", "default_squad_path", "load_squad", "pid_of_source", "write_paragraph_files"]
+__all__ = ["SquadParagraph", "SquadQuestion", "default_squad_path", "default_squad2_path", "load_squad", "pid_of_source", "write_paragraph_files"]
 
 
 @dataclass(frozen=True)
@@ -26,11 +26,22 @@ class SquadQuestion:
     question: str
     answers: tuple[str, ...]
     pid: str
+    answerable: bool = True  # SQuAD 2.0's is_impossible, inverted
+    plausible: tuple[str, ...] = ()  # SQuAD 2.0: the tempting wrong answer of an unanswerable question
+
+    @property
+    def article(self) -> str:
+        return self.pid.split("-", 1)[0]
 
 
 def default_squad_path() -> Path:
     """Where the shared SQuAD file sits next to the project checkout."""
     return PROJECT_ROOT.parent / "shared" / "datasets" / "squad-dev-v1.1.json"
+
+
+def default_squad2_path() -> Path:
+    """Where the shared SQuAD 2.0 half (CS224n dev split) sits next to the project checkout."""
+    return PROJECT_ROOT.parent / "shared" / "datasets" / "squad2-dev-half.json"
 
 
 def load_squad(path: Path | None = None) -> tuple[list[SquadParagraph], list[SquadQuestion]]:
@@ -46,7 +57,9 @@ def load_squad(path: Path | None = None) -> tuple[list[SquadParagraph], list[Squ
             paragraphs.append(SquadParagraph(pid, article["title"].replace("_", " "), para["context"]))
             for qa in para["qas"]:
                 answers = tuple(dict.fromkeys(ans["text"] for ans in qa["answers"]))
-                questions.append(SquadQuestion(qa["id"], qa["question"], answers, pid))
+                plausible = tuple(dict.fromkeys(a["text"] for a in qa.get("plausible_answers", [])))
+                questions.append(SquadQuestion(qa["id"], qa["question"], answers, pid,
+                                               not qa.get("is_impossible", False), plausible))
     return paragraphs, questions
 
 

@@ -19,7 +19,7 @@ from rag.config import Settings
 
 from .bench_retrieval import KS, prepare_squad, run_retrieval_bench
 from .metrics import best_over, contains_answer, exact_match, token_f1
-from .squad import pid_of_source
+from .squad import load_squad, pid_of_source
 
 __all__ = ["run_squad_eval"]
 
@@ -56,7 +56,9 @@ def run_squad_eval(
             "answer": answer.text,
             "mode": answer.mode,
             "exact_match": best_over(exact_match, text, q.answers),
-            "f1": best_over(token_f1, text, q.answers),
+            "short_answer": answer.short_answer,
+            # The short answer when there is one (what the user reads first), else the whole text.
+            "f1": best_over(token_f1, "" if answer.refused else (answer.short_answer or text), q.answers),
             "contains_answer": contains_answer(text, q.answers),
             "refused": answer.refused,
             "gold_rank": ranks.index(q.pid) + 1 if q.pid in ranks else None,
@@ -78,6 +80,63 @@ def run_squad_eval(
         **{f"hit@{k}": round(sum(1 for r in records if r["gold_rank"] and r["gold_rank"] <= k) / n, 4)
            for k in KS if k <= bench_settings.top_k},
         "seconds_p50": round(statistics.median(r["seconds"] for r in records if r["seconds"]), 3) if records else None,
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    return summary
+
+
+def run_squad2_eval(
+    settings: Settings,
+    squad2_path: Path,
+    limit: int | None = None,
+    out: Path | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Refusal on SQuAD 2.0, whole pipeline with the reader, on held-out articles (8-15).
+
+    Every ``limit``-th question spread over the held-out articles (default 600)
+    is answered; the report gives refusal of unanswerable questions, wrong
+    refusals of answerable ones, and, for answered ones, whether the answer
+    contains a reference and the short answer's token F1.
+    """
+    from tqdm.auto import tqdm
+
+    from .train_answerability import _store
+
+    out = out or settings.data_dir / "evals" / "squad2"
+    out.mkdir(parents=True, exist_ok=True)
+    paragraphs, questions = load_squad(squad2_path)
+    held_out = [q for q in questions if int(q.article) >= 8]
+    step = max(1, len(held_out) // (limit or 600))
+    asked = held_out[::step][: limit or 600]
+    bench = _store(settings, "squad2", paragraphs, progress).model_copy(
+        update={"answer_style": settings.answer_style, "reader": settings.reader,
+                "min_dense_score": settings.min_dense_score, "min_query_coverage": settings.min_query_coverage})
+    answerer = Answerer(bench)
+    records = []
+    for q in tqdm(asked, desc="questions", disable=not progress):
+        answer = answerer.ask(q.question)
+        text = "" if answer.refused else answer.text
+        records.append({
+            "id": q.qid, "question": q.question, "answerable": q.answerable, "answers": list(q.answers),
+            "answer": answer.text, "mode": answer.mode, "refused": answer.refused,
+            "short_answer": answer.short_answer,
+            "contains_answer": contains_answer(text, q.answers) if q.answerable else None,
+            "f1": best_over(token_f1, answer.short_answer or text, q.answers) if q.answerable else None,
+            "probability": answer.answerability.get("probability"),
+        })
+    with (out / "results.jsonl").open("w", encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    pos = [r for r in records if r["answerable"]]
+    neg = [r for r in records if not r["answerable"]]
+    answered = [r for r in pos if not r["refused"]]
+    summary = {
+        "mode": "squad2", "questions": len(records), "model": answerer.strategy,
+        "unanswerable_refused": round(sum(r["refused"] for r in neg) / max(len(neg), 1), 4),
+        "answerable_wrongly_refused": round(sum(r["refused"] for r in pos) / max(len(pos), 1), 4),
+        "answered_contains_answer": round(statistics.mean(r["contains_answer"] for r in answered), 4) if answered else None,
+        "answered_short_answer_f1": round(statistics.mean(r["f1"] for r in answered), 4) if answered else None,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return summary

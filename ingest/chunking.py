@@ -16,6 +16,8 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from rag.documents import Chunk, Document, chunk_id
 
+from .loaders import LOADER_VERSION
+
 __all__ = ["Chunker", "CHUNKER_VERSION"]
 
 log = logging.getLogger(__name__)
@@ -47,7 +49,7 @@ class Chunker:
         self._splitter: RecursiveCharacterTextSplitter | None = None
         # The effective sizes follow from these and the embedder's window, so
         # the configured values identify the chunking rules.
-        self.signature = f"v{CHUNKER_VERSION}|{embedder_name}|{chunk_size}|{chunk_overlap}"
+        self.signature = f"v{CHUNKER_VERSION}|l{LOADER_VERSION}|{embedder_name}|{chunk_size}|{chunk_overlap}"
 
     @property
     def max_tokens(self) -> int:

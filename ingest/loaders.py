@@ -22,6 +22,9 @@ _MAX_CONTROL_SHARE = 0.05
 
 # Zero-width characters and the BOM carry no meaning but break phrase matching.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+#: Bump when what a loader extracts changes: documents are then re-chunked on the next ingest.
+LOADER_VERSION = 2
+
 _HSPACE = re.compile(r"[^\S\n]+")  # any whitespace except newline
 _MANY_BREAKS = re.compile(r"\n{3,}")
 
@@ -83,8 +86,35 @@ def _load_markdown(path: Path, data: bytes) -> tuple[str, str, tuple[int, ...]]:
     return title, normalise_text(raw), ()
 
 
+# Page chrome that copy-pasted web articles carry in their first lines: bylines,
+# avatar captions, share buttons. Alone on a line near the top, it is never prose.
+_CHROME = re.compile(
+    r"^(?:published(?: on)?|authors?|by|name|twitter|x|linkedin|github|share|tweet|follow|subscribe|"
+    r"[•·*-]?\s*avatar|read more|min read|\d+ min read)$",
+    re.I,
+)
+_HEADER_LINES = 40
+
+
+def drop_page_chrome(text: str) -> str:
+    """``text`` without the byline/avatar/share lines of its header (web pages saved as text)."""
+    lines = text.split("\n")
+    kept = [line for i, line in enumerate(lines) if i >= _HEADER_LINES or not _CHROME.match(line.strip())]
+    return normalise_text("\n".join(kept))
+
+
+def _heading_title(text: str) -> str | None:
+    """A first line that reads as a title: short, no full stop, followed by a blank line or prose."""
+    first, _, rest = text.partition("\n")
+    first = first.strip()
+    if 8 <= len(first) <= 120 and not first.endswith((".", "?", "!", ",", ";")) and rest.strip():
+        return first
+    return None
+
+
 def _load_plain(path: Path, data: bytes) -> tuple[str, str, tuple[int, ...]]:
-    return _title_from_name(path), normalise_text(read_text_bytes(path, data)), ()
+    text = drop_page_chrome(normalise_text(read_text_bytes(path, data)))
+    return _heading_title(text) or _title_from_name(path), text, ()
 
 
 _BLOCK_TAGS = {

@@ -27,9 +27,10 @@ from .errors import (
     StoreError,
 )
 from .llm import LLM, LLMS, FakeLLM, LlamaCppLLM, OpenAILLM, get_llm
+from .replay import ReplayLLM
 from .retrieval import Candidate, Retrieval, Retriever
 from .store import ChunkStore, StoreInfo, open_store
-from .support import Support, SupportChecker
+from .verifier import Support, Verifier
 
 __version__ = "0.1.0"
 
@@ -59,6 +60,7 @@ __all__ = [
     "QuestionError",
     "REFUSAL",
     "RagError",
+    "ReplayLLM",
     "Retrieval",
     "Retriever",
     "SentenceTransformerEmbedder",
@@ -67,7 +69,7 @@ __all__ = [
     "StoreError",
     "StoreInfo",
     "Support",
-    "SupportChecker",
+    "Verifier",
     "chunk_id",
     "get_embedder",
     "get_llm",

@@ -1,12 +1,12 @@
-"""Grounded answering: retrieve, prompt, stream, then check every sentence.
+"""Grounded answering: retrieve, then answer by the policy in :mod:`rag.policy`.
 
-The model's draft is never shown as the answer. Each sentence must be backed
-by the passages it cites (see :mod:`rag.support`); unsupported sentences are
-dropped (or marked, by a setting), citations to passages that were not given
-are removed and counted, and a sentence without a citation gets the passage
-that supports it, if one does. When nothing survives, the answer falls back to
-quoting the passage sentence most relevant to the question, labelled as a
-quote; when even that is weak, the product says :data:`REFUSAL`.
+This module orchestrates and streams; every decision about what is shown,
+quoted or refused is :class:`~rag.policy.AnswerPolicy`'s. The model's draft is
+never shown as such: with a generative model each sentence appears once it has
+passed the check (``sentence`` events), and the raw draft stays available for
+the inspector and ``--json``; with the bundled tiny model the answer is
+extractive (the passage sentences that answer, with the short answer found in
+them).
 """
 
 from __future__ import annotations
@@ -21,14 +21,15 @@ from .citations import REFUSAL, format_citations, is_refusal, parse_answer
 from .config import Settings
 from .embeddings import Embedder, get_embedder
 from .errors import BackendError, RagError
-from .extract import Relevance, answer_type, best_quotes, has_answer_type
+from .extract import Extract, Relevance, display_text, locate
 from .llm import LLM, get_llm
+from .policy import AnswerPolicy, SentenceCheck, Strategy, strategy_for
 from .prompts import build_prompt
+from .reader import Reader, get_reader
 from .retrieval import Candidate, Retrieval, Retriever
-from .rewrite import standalone_question
+from .rewrite import accept_condensed, condense_prompt, standalone_question
 from .store import ChunkStore, open_store
-from .support import SupportChecker
-from .text import content_terms
+from .verifier import Verifier, claim_scorer
 
 __all__ = ["Answer", "AnswerEvent", "Answerer", "Citation", "QuestionError", "SentenceVerdict", "REFUSAL"]
 
@@ -48,7 +49,7 @@ class SentenceVerdict:
     supported: bool
     score: float
     reason: str = ""
-    note: str = ""  # "citation added" / "citation corrected" when the checker fixed it
+    note: str = ""  # "citation added" / "citation corrected" when the checker fixed it; "quoted"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -100,6 +101,9 @@ class Answer:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     refusal_reason: str | None = None
+    short_answer: str | None = None  # quote mode: the answer span, verbatim from the cited passage
+    strategy: str = ""
+    answerability: dict[str, Any] = field(default_factory=dict)  # the learned decision's inputs and output
 
     def to_dict(self) -> dict[str, Any]:
         """The ``rag ask --json`` object."""
@@ -110,6 +114,9 @@ class Answer:
             "refused": self.refused,
             "mode": self.mode,
             "refusal_reason": self.refusal_reason,
+            "short_answer": self.short_answer,
+            "strategy": self.strategy,
+            "answerability": self.answerability,
             "error": self.error,
             "warnings": self.warnings,
             "citations": [c.to_dict() for c in self.citations],
@@ -145,16 +152,20 @@ class Answer:
 
 @dataclass
 class AnswerEvent:
-    """What :meth:`Answerer.stream` yields: retrieval done, a draft token, the final answer."""
+    """What :meth:`Answerer.stream` yields.
 
-    kind: Literal["retrieval", "token", "final"]
+    ``retrieval`` (passages found), ``token`` (a piece of the raw, unchecked
+    draft: for the inspector, never for the chat), ``sentence`` (a checked
+    sentence or quote, ready to show, with its citations) and ``final``.
+    """
+
+    kind: Literal["retrieval", "token", "sentence", "final"]
     text: str = ""
     retrieval: Retrieval | None = None
     answer: Answer | None = None
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_DRAFT_MARGIN = 0.05  # relevance a drafted answer may trail the best quote by and still be shown
 
 
 def clean_question(question: str, max_chars: int) -> tuple[str, list[str]]:
@@ -169,6 +180,13 @@ def clean_question(question: str, max_chars: int) -> tuple[str, list[str]]:
     return text, warnings
 
 
+def quote_text(extracts: list[Extract]) -> str:
+    """How an extractive answer reads: the short answer, then the evidence it is in, cited."""
+    quotes = " ".join(f"“{e.text}” {format_citations([e.passage])}" for e in extracts)
+    span = extracts[0].span if extracts else None
+    return f"{span} — {quotes}" if span else f"From the sources: {quotes}"
+
+
 class Answerer:
     """The whole question-to-checked-answer pipeline, with injectable parts for tests."""
 
@@ -179,14 +197,21 @@ class Answerer:
         store: ChunkStore | None = None,
         embedder: Embedder | None = None,
         llm: LLM | None = None,
+        reader: Reader | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder or get_embedder(settings)
         self.store = store or open_store(settings, self.embedder)
         self._llm = llm
+        self._reader = reader
         self.retriever = Retriever(settings, self.store, self.embedder)
-        self.checker = SupportChecker(
-            self.embedder, settings.support_threshold, idf=lambda term: self.retriever.lexical.idf(term)
+        self.strategy: Strategy = strategy_for(settings) if llm is None else (
+            settings.answer_style if settings.answer_style != "auto" else "generative"
+        )
+        self.verifier = Verifier(
+            self.embedder, idf=lambda term: self.retriever.lexical.idf(term), threshold=settings.support_threshold,
+            # Only generated sentences need the language model's reading.
+            scorer=claim_scorer(settings) if self.strategy == "generative" else None,
         )
 
     @property
@@ -194,6 +219,17 @@ class Answerer:
         if self._llm is None:
             self._llm = get_llm(self.settings)
         return self._llm
+
+    @property
+    def reader(self) -> Reader:
+        """The span reader; a missing bundled model degrades to the rule-based one."""
+        if self._reader is None:
+            s = self.settings
+            try:
+                self._reader = get_reader(s.reader, s.reader_model, s.data_dir / "models", s.llm_threads)
+            except RagError:
+                self._reader = get_reader("rules")
+        return self._reader
 
     # --- public API -----------------------------------------------------------
     def ask(self, question: str, history: Sequence[str] = ()) -> Answer:
@@ -206,11 +242,11 @@ class Answerer:
         return final
 
     def stream(self, question: str, history: Sequence[str] = ()) -> Iterator[AnswerEvent]:
-        """Yield the retrieval, then draft tokens as generated, then the checked answer."""
+        """Yield the retrieval, draft tokens, checked sentences, then the final answer."""
         s = self.settings
         started = time.perf_counter()
         text, warnings = clean_question(question, s.max_question_chars)
-        standalone = standalone_question(text, history)
+        standalone = self._standalone(text, history)
         retrieval = self.retriever.retrieve(standalone)
         timings = {"retrieval": sum(retrieval.timings.values())}
         yield AnswerEvent("retrieval", retrieval=retrieval)
@@ -218,31 +254,86 @@ class Answerer:
         def finish(answer: Answer) -> AnswerEvent:
             answer.timings = {**timings, **answer.timings, "total": time.perf_counter() - started}
             answer.warnings = warnings + answer.warnings
+            answer.strategy = self.strategy
             return AnswerEvent("final", answer=answer)
 
         base = {"question": text, "standalone_question": standalone, "retrieval": retrieval}
-        weak = self._weak_evidence(retrieval)
+        weak = AnswerPolicy.early_refusal(s, retrieval)
         if weak:
             yield finish(self._refusal(base, retrieval.passages, weak))
             return
+        if self.strategy == "extractive":
+            policy = self._policy(standalone, retrieval.passages)
+            t0 = time.perf_counter()
+            answer = self._extractive(base, policy, retrieval.passages, [], "", 0)
+            answer.timings["reading"] = time.perf_counter() - t0
+            if answer.mode == "quote":
+                timings["first_sentence"] = time.perf_counter() - started
+                yield AnswerEvent("sentence", text=answer.text)
+            yield finish(answer)
+            return
+        yield from self._generative(base, retrieval, timings, warnings, started, finish)
 
-        budget = s.passage_budget or self.llm.passage_budget
-        packed = build_prompt(
-            standalone, retrieval.passages, self.llm, s.max_answer_tokens, budget, self._focus(standalone)
+    def _standalone(self, question: str, history: Sequence[str]) -> str:
+        """The follow-up made standalone: by a capable model when there is one, else by the rules."""
+        rules = standalone_question(question, history)
+        if rules == question or self.strategy != "generative" or not self.llm.condenses:
+            return rules
+        try:
+            reply = self.llm.complete(condense_prompt(question, history), max_tokens=80, temperature=0.0)
+        except BackendError:
+            return rules  # answering will report the backend's trouble
+        return accept_condensed(reply, question) or rules
+
+    def assess(self, question: str) -> dict[str, Any]:
+        """Answerability of ``question`` without any model: early refusal, signals, probability.
+
+        For calibration and evaluation (``rag calibrate``, ``evals.train_answerability``).
+        """
+        text, _ = clean_question(question, self.settings.max_question_chars)
+        retrieval = self.retriever.retrieve(text)
+        early = AnswerPolicy.early_refusal(self.settings, retrieval)
+        policy = self._policy(text, retrieval.passages)
+        candidates, signals, probability = policy.assess(retrieval)
+        return {"early": early, "signals": signals, "probability": probability,
+                "answerable": early is None and policy.answerable(candidates, probability),
+                "quote": candidates[0].text if candidates else "",
+                "passages": [p.chunk.source for p in retrieval.passages]}
+
+    # --- strategies ------------------------------------------------------------------
+    def _policy(self, question: str, passages: list[Candidate]) -> AnswerPolicy:
+        return AnswerPolicy(
+            self.settings, self.verifier, question,
+            [display_text(p.chunk.text) for p in passages], [p.chunk.title for p in passages],
+            Relevance(question, self.embedder, self.retriever.lexical.idf),
+            self.retriever.lexical.doc_freq,
         )
+
+    def _generative(self, base, retrieval, timings, warnings, started, finish):  # noqa: ANN001, ANN202
+        s = self.settings
+        question = base["standalone_question"]
+        budget = s.passage_budget or self.llm.passage_budget
+        packed = build_prompt(question, retrieval.passages, self.llm, s.max_answer_tokens, budget,
+                              self._focus(question))
         if packed.truncated:
             warnings.append("some passages were shortened or left out to fit the model's context window")
         passages = packed.passages
+        policy = self._policy(question, passages)
+        checks: list[SentenceCheck] = []
         pieces: list[str] = []
+        done = 0  # drafted sentences already checked
         t0 = time.perf_counter()
         try:
-            for piece in self.llm.stream(
-                packed.messages, max_tokens=s.max_answer_tokens, temperature=s.temperature
-            ):
+            for piece in self.llm.stream(packed.messages, max_tokens=s.max_answer_tokens, temperature=s.temperature):
                 if not pieces:
                     timings["first_token"] = time.perf_counter() - t0
                 pieces.append(piece)
                 yield AnswerEvent("token", text=piece)
+                parsed = parse_answer("".join(pieces), len(passages))
+                # A sentence is complete once the next one has begun (its citations may trail it).
+                for sentence in parsed.sentences[done:-1]:
+                    yield from self._check(policy, sentence, checks, timings, started)
+                done = max(done, len(parsed.sentences) - 1)
         except BackendError as exc:
             timings["generation"] = time.perf_counter() - t0
             yield finish(
@@ -252,152 +343,104 @@ class Answerer:
             return
         timings["generation"] = time.perf_counter() - t0
         draft = "".join(pieces)
+        parsed = parse_answer(draft, len(passages))
+        for sentence in parsed.sentences[done:]:
+            yield from self._check(policy, sentence, checks, timings, started)
 
         t0 = time.perf_counter()
-        answer = self._checked(base, draft, passages)
+        common = {"draft": draft, "removed_citations": len(parsed.invalid_citations)}
+        shown = [c for c in checks if c.shown]
+        if shown:
+            listed = checks if s.show_unsupported else shown
+            text = " ".join(
+                f"{c.text} {format_citations(c.citations)}" if c.shown else f"{c.text} [unsupported]" for c in listed
+            )
+            numbers = sorted({n for c in shown for n in c.citations})
+            answer = Answer(**base, text=text, refused=False, mode="answer", sentences=self._verdicts(checks),
+                            citations=self._citations(numbers, shown, passages), passages=passages, **common)
+        elif AnswerPolicy.declined(draft, checks):
+            answer = self._refusal(base, passages, "the model found no answer in the passages",
+                                   sentences=self._verdicts(checks), **common)
+        else:
+            answer = self._extractive(base, policy, passages, checks, **common)
+            if answer.mode == "quote":
+                yield AnswerEvent("sentence", text=answer.text)
         answer.model = self.llm.name
         answer.tokens_generated = self.llm.count_tokens(draft) if draft else 0
         answer.timings["checking"] = time.perf_counter() - t0
         yield finish(answer)
 
-    # --- steps -------------------------------------------------------------------
-    def _weak_evidence(self, retrieval: Retrieval) -> str | None:
-        s = self.settings
-        if not retrieval.passages:
-            return "nothing is indexed yet"
-        if retrieval.top_dense < s.min_dense_score:
-            return f"no passage is close to the question (best similarity {retrieval.top_dense:.2f})"
-        if retrieval.query_coverage < s.min_query_coverage:
-            return f"the passages miss most of the question's key terms (coverage {retrieval.query_coverage:.2f})"
-        return None
+    def _check(self, policy: AnswerPolicy, sentence, checks, timings, started) -> Iterator[AnswerEvent]:  # noqa: ANN001
+        check = policy.check_sentence(sentence.text, sentence.citations)
+        if check is None:
+            return
+        checks.append(check)
+        if check.shown:
+            timings.setdefault("first_sentence", time.perf_counter() - started)
+            yield AnswerEvent("sentence", text=f"{check.text} {format_citations(check.citations)}")
 
+    def _extractive(self, base: dict[str, Any], policy: AnswerPolicy, passages: list[Candidate],
+                    checks: list[SentenceCheck], draft: str = "", removed_citations: int = 0) -> Answer:
+        """The quote that answers the question, with its short answer; else the refusal."""
+        candidates, signals, probability = policy.assess(base["retrieval"])
+        verdicts = self._verdicts(checks)
+        common = {"draft": draft, "removed_citations": removed_citations,
+                  "answerability": {"probability": probability, "signals": signals}}
+        if not policy.answerable(candidates, probability):
+            reason = "the passages do not seem to answer this question"
+            if checks:
+                reason = "no sentence of the draft is supported by the passages, and " + reason
+            return self._refusal(base, passages, reason, sentences=verdicts, **common)
+        extracts = policy.extracts(candidates, self.reader)
+        quoted = [SentenceVerdict(e.text, [e.passage], True, e.relevance, note="quoted") for e in extracts]
+        citations = [self._citation(e.passage, e.window, passages) for e in extracts]
+        return Answer(**base, text=quote_text(extracts), refused=False, mode="quote", sentences=verdicts + quoted,
+                      citations=citations, passages=passages, short_answer=extracts[0].span, **common)
+
+    # --- steps -------------------------------------------------------------------
     def _refusal(self, base: dict[str, Any], passages: list[Candidate], reason: str, **extra: Any) -> Answer:
         return Answer(
             **base, text=REFUSAL, refused=True, mode="refusal", sentences=extra.pop("sentences", []),
             citations=[], passages=passages, refusal_reason=reason, **extra,
         )
 
+    @staticmethod
+    def _verdicts(checks: list[SentenceCheck]) -> list[SentenceVerdict]:
+        return [
+            SentenceVerdict(c.text, c.citations, c.shown, c.support.score if c.support else 0.0, c.reason, c.note)
+            for c in checks
+        ]
+
     def _focus(self, question: str):  # noqa: ANN202 - a ranking callable for build_prompt
         """Rank a passage's sentences by relevance to the question, for prompt trimming."""
-        scorer = Relevance(question, self.checker, self.retriever.lexical.idf)
+        scorer = Relevance(question, self.embedder, self.retriever.lexical.idf)
 
         def rank(cand: Candidate) -> list[str]:
-            windows, vectors = self.checker.windows(cand.chunk.text)
+            windows, vectors = self.verifier.windows(cand.chunk.text)
             count = (len(windows) + 1) // 2
             scored = [(scorer.score(w, v), w) for w, v in zip(windows[:count], vectors[:count])]
             return [w for _, w in sorted(scored, key=lambda x: -x[0])]
 
         return rank
 
-    def _off_topic(self, sentence: str, question: str) -> str:
-        """Why a supported sentence still does not belong in the answer, or ''."""
-        terms = set(content_terms(sentence))
-        if len(terms) < 4:
-            return "a fragment, not a claim"  # headings like "Karpathy's career profile:"
-        if not terms - set(content_terms(question)):
-            return "only restates the question"
-        if not has_answer_type(sentence, answer_type(question), question):
-            return "does not contain the kind of answer asked for"
-        qvec = self.embedder.embed_query(question)
-        if float(self.embedder.embed_query(sentence) @ qvec) < self.settings.min_sentence_relevance:
-            return "not about the question"
-        return ""
-
-    def _verdicts(self, draft: str, passages: list[Candidate], question: str) -> tuple[list[SentenceVerdict], int]:
-        parsed = parse_answer(draft, len(passages))
-        texts = [p.chunk.text for p in passages]
-        verdicts: list[SentenceVerdict] = []
-        seen: list[set[str]] = []
-        for sentence in parsed.sentences:
-            terms = set(content_terms(sentence.text))
-            repeated = any(len(terms & t) >= 0.8 * max(len(terms | t), 1) for t in seen)
-            if repeated or is_refusal(sentence.text):
-                continue  # small models repeat themselves; a refusal sentence is not a claim
-            seen.append(terms)
-            note = ""
-            cited = sentence.citations
-            support = self.checker.check(sentence.text, [texts[n - 1] for n in cited]) if cited else None
-            if cited and support is not None and support.supported and len(cited) > 1:
-                # Keep only the citations that carry the sentence on their own, when any do.
-                alone = [n for n in cited if self.checker.check(sentence.text, [texts[n - 1]]).supported]
-                cited = alone or cited
-            if support is None or not support.supported:
-                best, best_support = self.checker.best(sentence.text, texts)
-                if best_support.supported:
-                    note = "citation corrected" if cited else "citation added"
-                    cited, support = [best + 1], best_support
-                elif support is None:
-                    support = best_support
-            supported, reason = support.supported, support.reason
-            if supported:
-                reason = self._off_topic(sentence.text, question)
-                supported = not reason
-            verdicts.append(SentenceVerdict(sentence.text, cited, supported, support.score, reason, note))
-        return verdicts, len(parsed.invalid_citations)
-
-    def _checked(self, base: dict[str, Any], draft: str, passages: list[Candidate]) -> Answer:
-        question = base["standalone_question"]
-        verdicts, removed = self._verdicts(draft, passages, question)
-        supported = [v for v in verdicts if v.supported]
-        common = {"draft": draft, "removed_citations": removed, "sentences": verdicts, "passages": passages}
-        quotes = self._quotes(question, passages, draft)
-        if supported:
-            # The model's sentences must answer the question as a quote would have
-            # to, and at least as well as the best passage sentence: a small
-            # model's checked but beside-the-point sentence loses to a quote.
-            scorer = Relevance(question, self.checker, self.retriever.lexical.idf)
-            drafted = max(scorer.score(v.text) for v in supported)
-            reason = ""
-            if drafted < self.settings.min_quote_relevance:
-                reason = "does not answer the question closely enough"
-            elif quotes and drafted + _DRAFT_MARGIN < quotes[0][2]:
-                reason = "a passage sentence answers the question better"
-            if reason:
-                for v in supported:
-                    v.supported, v.reason = False, reason
-                supported = []
-        if supported:
-            shown = verdicts if self.settings.show_unsupported else supported
-            text = " ".join(
-                f"{v.text} {format_citations(v.citations)}" if v.supported else f"{v.text} [unsupported]"
-                for v in shown
-            )
-            cited = sorted({n for v in supported for n in v.citations})
-            return Answer(**base, text=text, refused=False, mode="answer",
-                          citations=self._citations(cited, supported, passages), **common)
-
-        if quotes:
-            text = "From the sources: " + " ".join(f"“{q}” {format_citations([n])}" for n, q, _ in quotes)
-            quote_verdicts = [SentenceVerdict(q, [n], True, score, note="quoted") for n, q, score in quotes]
-            common["sentences"] = verdicts + quote_verdicts
-            return Answer(**base, text=text, refused=False, mode="quote",
-                          citations=self._citations([n for n, _, _ in quotes], quote_verdicts, passages), **common)
-        reason = "no sentence of the draft is supported by the passages, and no passage sentence answers the question closely enough"
-        return self._refusal(base, passages, reason, **{k: v for k, v in common.items() if k != "passages"})
-
-    def _quotes(self, question: str, passages: list[Candidate], draft: str) -> list[tuple[int, str, float]]:
-        """The passage sentence that answers the question, if it is relevant enough to quote."""
-        quotes = best_quotes(
-            question, [p.chunk.text for p in passages], self.checker, self.retriever.lexical.idf, draft,
-            threshold=self.settings.min_quote_relevance,
+    def _citation(self, n: int, evidence: str, passages: list[Candidate]) -> Citation:
+        chunk = passages[n - 1].chunk
+        where = locate(evidence, chunk.text) if evidence else None
+        return Citation(
+            n=n, chunk_id=chunk.id, source=chunk.source, title=chunk.title, text=chunk.text,
+            start=chunk.start, end=chunk.end, page=chunk.page,
+            evidence=chunk.text[where[0]:where[1]] if where else evidence,
+            evidence_start=chunk.start + where[0] if where else None,
+            evidence_end=chunk.start + where[1] if where else None,
         )
-        return [(q.passage, q.sentence, q.relevance) for q in quotes]
 
-    def _citations(self, numbers: list[int], verdicts: list[SentenceVerdict], passages: list[Candidate]) -> list[Citation]:
+    def _citations(self, numbers: list[int], checks: list[SentenceCheck], passages: list[Candidate]) -> list[Citation]:
         out = []
         for n in numbers:
-            chunk = passages[n - 1].chunk
-            claims = [v.text for v in verdicts if n in v.citations]
+            claim = next((c for c in checks if n in c.citations), None)
             evidence = ""
-            if claims:
-                evidence = self.checker.check(claims[0], [chunk.text]).evidence
-            offset = chunk.text.find(evidence) if evidence else -1
-            out.append(
-                Citation(
-                    n=n, chunk_id=chunk.id, source=chunk.source, title=chunk.title, text=chunk.text,
-                    start=chunk.start, end=chunk.end, page=chunk.page, evidence=evidence,
-                    evidence_start=chunk.start + offset if offset >= 0 else None,
-                    evidence_end=chunk.start + offset + len(evidence) if offset >= 0 else None,
-                )
-            )
+            if claim is not None:
+                chunk = passages[n - 1].chunk
+                evidence = self.verifier.check(claim.text, [display_text(chunk.text)], [chunk.title]).evidence
+            out.append(self._citation(n, evidence, passages))
         return out

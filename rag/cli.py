@@ -30,11 +30,13 @@ _SETTING_FLAGS: list[tuple[str, str, type, str]] = [
     ("--embed-base-url", "embed_base_url", str, "OpenAI-compatible embeddings URL (RAG_EMBED_BASE_URL)"),
     ("--chunk-size", "chunk_size", int, "chunk length in embedder tokens (RAG_CHUNK_SIZE)"),
     ("--chunk-overlap", "chunk_overlap", int, "tokens shared by neighbouring chunks (RAG_CHUNK_OVERLAP)"),
-    ("--llm", "llm", str, "llamacpp | openai | fake (RAG_LLM)"),
+    ("--llm", "llm", str, "llamacpp | openai | replay | fake (RAG_LLM)"),
     ("--llm-model", "llm_model", str, "GGUF file, or model name on the server (RAG_LLM_MODEL)"),
     ("--llm-base-url", "llm_base_url", str, "OpenAI-compatible server URL (RAG_LLM_BASE_URL)"),
     ("--llm-api-key", "llm_api_key", str, "API key for the openai backend (RAG_LLM_API_KEY, OPENAI_API_KEY)"),
     ("--llm-timeout", "llm_timeout", float, "seconds to wait for a remote LLM (RAG_LLM_TIMEOUT)"),
+    ("--replay-file", "replay_file", str, "scripted answers for --llm replay (RAG_REPLAY_FILE)"),
+    ("--replay-variant", "replay_variant", str, "which scripted variant to replay (RAG_REPLAY_VARIANT)"),
     ("--top-k", "top_k", int, "passages given to the model (RAG_TOP_K)"),
     ("--temperature", "temperature", float, "sampling temperature (RAG_TEMPERATURE)"),
 ]
@@ -78,9 +80,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="faithfulness judge: offline (default, deterministic) or the configured LLM too")
     p.add_argument("--squad", metavar="FILE", help="instead: SQuAD v1.1 dev JSON, in a collection of its own")
     p.add_argument("--retrieval-only", action="store_true", help="with --squad: score retrieval on every question")
+    p.add_argument("--squad2", metavar="FILE",
+                   help="instead: refusal on SQuAD 2.0 (answerable vs adversarial unanswerable), in its own collection")
     p.add_argument("--judge-check", action="store_true",
-                   help="instead: the offline judge's accuracy on evals/datasets/judge_check.jsonl")
+                   help="instead: the verifier's precision/recall on the labelled set (evals/datasets/verification.jsonl)")
     p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("calibrate", parents=[common],
+                       help="fit the refusal operating point to your labelled questions; write it to the config")
+    p.add_argument("--dataset", metavar="FILE", required=True,
+                   help="JSONL with 'question' and 'answerable' (true/false) per line")
+    p.add_argument("--max-wrong-refusals", type=float, default=None,
+                   help="target: refuse at most this share of answerable questions (default: the setting, 0.10)")
+    p.add_argument("--write", metavar="TOML", default=None,
+                   help="config file to write answerability_threshold to (default: --config, else ./rag.toml)")
+    p.add_argument("--dry-run", action="store_true", help="report only, write nothing")
+    p.set_defaults(func=_cmd_calibrate)
 
     p = sub.add_parser("serve", parents=[common], help="serve the web chat (127.0.0.1:7860)")
     p.add_argument("--host", dest="host", default=None, help="address to bind (RAG_HOST; default 127.0.0.1)")
@@ -185,6 +200,13 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         result = judge_check(settings)
         print(json.dumps(result, indent=2))
         return 0
+    if args.squad2:
+        from evals.squad_eval import run_squad2_eval
+
+        result = run_squad2_eval(settings, Path(args.squad2), args.limit, Path(args.out) if args.out else None,
+                                 progress=sys.stderr.isatty())
+        print(json.dumps(result, indent=2))
+        return 0
     if args.squad:
         from evals.squad_eval import run_squad_eval
 
@@ -204,6 +226,22 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         print(f"warning: {problem}", file=sys.stderr)
     print(json.dumps(summary, indent=2))
     print(f"report written to {report}")
+    return 0
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from evals.calibrate import calibrate, write_threshold
+
+    settings = _settings(args)
+    result = calibrate(settings, Path(args.dataset), args.max_wrong_refusals)
+    print(f"{result.questions} questions ({result.answerable} answerable): threshold {result.threshold:.4f} -> "
+          f"unanswerable refused {result.unanswerable_refused}, answerable refused {result.answerable_refused}")
+    if not args.dry_run:
+        target = Path(args.write or args.config or "rag.toml")
+        write_threshold(target, result.threshold)
+        print(f"answerability_threshold = {result.threshold} written to {target}")
     return 0
 
 

@@ -137,7 +137,16 @@ class Settings(BaseSettings):
     llm: str = Field(
         default="llamacpp",
         description="LLM backend: `llamacpp` (in-process GGUF), `openai` (OpenAI or any "
-        "OpenAI-compatible server) or `fake` (tests, demos).",
+        "OpenAI-compatible server), `replay` (scripted answers from `replay_file`) or `fake` (tests, demos).",
+    )
+    replay_file: Path | None = Field(
+        default=None,
+        description="For `llm = replay`: a JSONL of scripted answers keyed by question (see rag/replay.py); "
+        "each sentence cites the passage that holds its evidence phrase.",
+    )
+    replay_variant: str = Field(
+        default="correct",
+        description="For `llm = replay`: which variant of each scripted answer to replay (e.g. `correct`, `fabricated`).",
     )
     llm_model: str | None = Field(
         default=None,
@@ -174,40 +183,79 @@ class Settings(BaseSettings):
     seed: int = Field(default=0, description="Sampling seed, so the same question gets the same answer.")
 
     # --- answer checking and refusal -------------------------------------------
-    support_threshold: float = Field(
-        default=0.45,
+    answer_style: Literal["auto", "generative", "extractive"] = Field(
+        default="auto",
+        description="`generative`: the LLM writes the answer and every sentence is checked before it is "
+        "shown. `extractive`: the answer is the passage sentence(s) that answer the question, with the "
+        "short answer in bold; no generated sentence is shown. `auto`: extractive for the bundled tiny "
+        "model (its sentences are not reliable), generative for any other.",
+    )
+    reader: Literal["gemma", "rules", "none"] = Field(
+        default="gemma",
+        description="How the short answer is found inside the quoted evidence: `gemma` (the bundled "
+        "Gemma 3 270M, or `reader_model`, copies it; kept only if verbatim), `rules` (a date, number or "
+        "name of the asked kind), or `none`.",
+    )
+    reader_model: Path | None = Field(
+        default=None,
+        description="GGUF file for the `gemma` reader; default: the bundled Gemma 3 270M (assembled into "
+        "DATA_DIR/models on first use).",
+    )
+    support_threshold: float | None = Field(
+        default=None,
         ge=0.0,
         le=1.0,
-        description="Minimum support score for an answer sentence to count as backed by its "
-        "citations (calibrated on evals/datasets/judge_check.jsonl).",
+        description="Probability the verifier must give a generated sentence to show it. Default: the "
+        "learned operating point in rag/params/verifier.json (chosen for precision 0.97 on labelled data).",
     )
-    min_dense_score: float = Field(
-        default=0.24,
+    verifier_lm: bool = Field(
+        default=True,
+        description="Let the bundled SmolLM2-135M read each generated sentence after its evidence: it "
+        "catches swapped relations, flipped negations and changed quantifiers that word overlap cannot "
+        "(about 0.2 s per sentence on 2 cores). Off: the verifier uses word overlap and meaning only.",
+    )
+    min_dense_score: float | None = Field(
+        default=None,
         ge=-1.0,
         le=1.0,
-        description="Refuse without calling the LLM when the best passage's cosine similarity "
-        "to the question is below this (calibrated on the dev set).",
+        description="Refuse without calling the LLM when the best passage's cosine similarity to the "
+        "question is below this. Default: the learned bar in rag/params/answerability.json (refuses about "
+        "1 % of answerable questions on the training corpora).",
     )
-    min_query_coverage: float = Field(
-        default=0.35,
+    min_query_coverage: float | None = Field(
+        default=None,
         ge=0.0,
         le=1.0,
-        description="Refuse when less than this share of the question's IDF-weighted terms "
-        "occurs in the retrieved passages (calibrated on the dev set).",
+        description="Refuse without calling the LLM when less than this share of the question's IDF-weighted "
+        "terms occurs in the retrieved passages. Default: the learned bar (as min_dense_score).",
+    )
+    max_wrong_refusals: float = Field(
+        default=0.10,
+        ge=0.0,
+        le=0.99,
+        description="The answerability operating point, as a target: refuse at most this share of answerable "
+        "questions (measured on the training corpora). Lower it to answer more, raise it to be more cautious.",
+    )
+    answerability_threshold: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="An explicit answerability threshold, overriding max_wrong_refusals; `rag calibrate "
+        "--dataset F` computes it from your own labelled questions and writes it to the config file.",
     )
     min_quote_relevance: float = Field(
         default=0.52,
         ge=0.0,
         le=1.0,
-        description="When no generated sentence survives the check, quote a passage sentence "
-        "only if its relevance to the question reaches this; otherwise refuse.",
+        description="A second quote from another passage joins the first only if its relevance reaches this "
+        "(and, without a trained answerability model, the first quote must reach it too).",
     )
-    min_sentence_relevance: float = Field(
+    min_answer_relevance: float = Field(
         default=0.3,
-        ge=-1.0,
+        ge=0.0,
         le=1.0,
-        description="A supported answer sentence is kept only if its cosine similarity to the "
-        "question reaches this (drops true but beside-the-point sentences).",
+        description="The first shown sentence of a generated answer must reach this relevance to the "
+        "question (same scale as min_quote_relevance); later sentences may elaborate.",
     )
     show_unsupported: bool = Field(
         default=False,

@@ -43,6 +43,8 @@ class LLM(ABC):
     """A chat model. ``stream`` yields text pieces as they are generated."""
 
     name: str
+    #: Whether the model is capable enough to rewrite a follow-up question itself.
+    condenses: bool = True
 
     @property
     @abstractmethod
@@ -79,6 +81,29 @@ class LLM(ABC):
     def prompt_tokens(self, messages: Sequence[Message]) -> int:
         """Tokens a chat prompt takes, with a little room for the chat template."""
         return sum(self.count_tokens(m["content"]) + 8 for m in messages) + 8
+
+
+_LOG_CALLBACK = None
+
+
+def quiet_llama() -> None:
+    """Silence llama.cpp's own stderr logging (``verbose=False`` leaves some lines on).
+
+    Errors still surface as exceptions; the console stays clean for answers.
+    """
+    global _LOG_CALLBACK
+    if _LOG_CALLBACK is not None:
+        return
+    import ctypes
+
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback
+    def _ignore(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        return None
+
+    _LOG_CALLBACK = _ignore  # keep a reference: C holds only the pointer
+    llama_cpp.llama_log_set(_LOG_CALLBACK, ctypes.c_void_p(0))
 
 
 def bundled_gguf_path() -> Path:
@@ -119,6 +144,7 @@ class LlamaCppLLM(LLM):
         self._model = None
         self._lock = threading.RLock()
         self.name = f"llamacpp:{path.stem}"
+        self.condenses = model_path is not None  # the bundled 135M model cannot be trusted to rewrite
 
     @property
     def model(self):  # noqa: ANN201 - llama_cpp.Llama, imported lazily
@@ -131,6 +157,7 @@ class LlamaCppLLM(LLM):
                         "llama-cpp-python is not installed; run `make install` or choose another "
                         "backend with RAG_LLM=openai"
                     ) from exc
+                quiet_llama()
                 try:
                     self._model = Llama(
                         model_path=str(self._path),
@@ -297,10 +324,6 @@ class OpenAILLM(LLM):
             raise BackendError(f"{where} sent a reply that is not a chat completion ({exc.__class__.__name__})") from None
 
 
-_PASSAGE_RE = re.compile(r"^\[(\d+)\][^\n]*\n(.*?)(?=^\[\d+\]|\Z|^Question:)", re.M | re.S)
-_QUESTION_RE = re.compile(r"^Question:\s*(.+)$", re.M)
-
-
 class FakeLLM(LLM):
     """Deterministic stand-in for a model.
 
@@ -310,6 +333,7 @@ class FakeLLM(LLM):
     """
 
     name = "fake:extractive"
+    condenses = False
 
     def __init__(self, replies: Sequence[str] | Callable[[Sequence[Message]], str] | None = None) -> None:
         self._replies = replies
@@ -331,17 +355,17 @@ class FakeLLM(LLM):
             reply = self._replies[min(self._turn, len(self._replies) - 1)]
             self._turn += 1
             return reply
-        prompt = messages[-1]["content"]
-        question = _QUESTION_RE.search(prompt)
-        q_words = {w.lower() for w in re.findall(r"\w+", question.group(1))} if question else set()
-        best, best_score = "", 0
+        from .prompts import parse_prompt  # prompts imports this module
         from .text import split_sentences
 
-        for match in _PASSAGE_RE.finditer(prompt):
-            for sentence in split_sentences(match.group(2)):
+        question, passages = parse_prompt(messages)
+        q_words = {w.lower() for w in re.findall(r"\w+", question)}
+        best, best_score = "", 0
+        for n, text in passages.items():
+            for sentence in split_sentences(text):
                 score = len(q_words & {w.lower() for w in re.findall(r"\w+", sentence)})
                 if score > best_score:
-                    best, best_score = f"{sentence.rstrip()} [{match.group(1)}]", score
+                    best, best_score = f"{sentence.rstrip()} [{n}]", score
         return best or "I couldn't find that in the corpus."
 
     def stream(
@@ -384,10 +408,19 @@ def _fake(settings: Settings) -> LLM:
     return FakeLLM()
 
 
+def _replay(settings: Settings) -> LLM:
+    from .replay import ReplayLLM
+
+    if settings.replay_file is None:
+        raise ConfigError("the replay backend needs a file of scripted answers: set RAG_REPLAY_FILE")
+    return ReplayLLM(settings.replay_file, settings.replay_variant)
+
+
 LLMS: dict[str, Callable[[Settings], LLM]] = {
     "llamacpp": _llamacpp,
     "openai": _openai,
     "fake": _fake,
+    "replay": _replay,
 }
 
 _registry: Registry[LLM] = Registry(
@@ -395,7 +428,7 @@ _registry: Registry[LLM] = Registry(
     "llm",
     LLMS,
     ("llm_model", "llm_base_url", "llm_api_key", "llm_context_window", "llm_timeout", "llm_threads",
-     "seed", "passage_budget"),
+     "seed", "passage_budget", "replay_file", "replay_variant"),
 )
 
 

@@ -1,9 +1,17 @@
 """Turn a follow-up question into a standalone one, using the chat history.
 
 "and when did he leave?" after "When did Karpathy join Tesla?" must retrieve
-Tesla passages. A 135M model cannot be trusted to rewrite questions, so this
-is rule-based and deterministic: pronouns are resolved to the last named
-subject, and the previous question's topic words are carried along.
+Tesla passages. Rewriting only happens when the question really leans on the
+conversation (a pronoun with nothing to refer to in the question itself, a
+bare "Why?", an "And what about ...?"); a question that stands on its own
+("What is minbpe?", "Is there a course on vision?", "Why does a demo take a
+decade?") is left exactly as asked.
+
+The rule-based rewrite (deterministic, for the bundled tiny model) resolves a
+pronoun to the last named subject and, for a question with little content of
+its own, carries the previous question's topic along. A capable model can
+condense the question instead (:func:`condense_prompt`); its rewrite is used
+only when it looks like a question.
 """
 
 from __future__ import annotations
@@ -11,13 +19,22 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .text import STOPWORDS, names, words
+from .text import STOPWORDS, content_terms, names, words
 
-__all__ = ["is_follow_up", "standalone_question"]
+__all__ = ["is_follow_up", "standalone_question", "condense_prompt", "accept_condensed"]
 
-_PRONOUNS = {"he", "him", "his", "she", "her", "hers", "they", "them", "their", "it", "its", "this", "that", "there", "then"}
-_FOLLOW_UP_OPENERS = re.compile(r"^\s*(and|but|also|so|what about|how about|and what about|then|why)\b", re.I)
-_QUESTION_WORDS = {"what", "when", "where", "who", "whom", "why", "how", "which", "did", "does", "do", "is", "was", "were", "are"}
+# "there", "then", "this" and "that" are left out: "Is there a course on X?" and
+# "What is that paper about CS231n?" stand on their own far more often than not.
+_PERSONAL = {"he", "him", "his", "she", "her", "hers", "they", "them", "their", "theirs"}
+_NEUTER = {"it", "its"}
+_OPENERS = re.compile(r"^\s*(and|but|also|what about|how about|and what about|so what about)\b[\s,]*", re.I)
+_BARE = re.compile(r"^\s*(why|how|when|where|who|what|and|then|really|how so|why not|and then|which one)\s*[?.!]*\s*$", re.I)
+_QUESTION_WORDS = {"what", "when", "where", "who", "whom", "why", "how", "which", "did", "does", "do", "is", "was",
+                   "were", "are", "can", "could", "would", "should", "will", "has", "have"}
+
+
+def _content(question: str) -> list[str]:
+    return [w for w in words(question) if w not in STOPWORDS and w not in _QUESTION_WORDS]
 
 
 def is_follow_up(question: str) -> bool:
@@ -25,15 +42,18 @@ def is_follow_up(question: str) -> bool:
     ws = words(question)
     if not ws:
         return False
-    if _FOLLOW_UP_OPENERS.match(question):
+    if _BARE.match(question) or _OPENERS.match(question):
         return True
-    has_pronoun = any(w in _PRONOUNS for w in ws)
-    content = [w for w in ws if w not in STOPWORDS and w not in _QUESTION_WORDS]
-    return (has_pronoun and not names(question)) or len(content) <= 1
+    if names(question):
+        return False  # it names its own subject
+    if any(w in _PERSONAL for w in ws):
+        return True
+    # "it" is often a dummy subject ("How long did it take to ..."): only a short question leans on it.
+    return any(w in _NEUTER for w in ws) and len(_content(question)) <= 2
 
 
 def _subject(previous: str) -> str | None:
-    found = [n for n in re.findall(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*", previous)]
+    found = re.findall(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*", previous)
     people = [f for f in found if f.lower() not in _QUESTION_WORDS and f.lower() not in STOPWORDS]
     return people[0].removesuffix("'s").removesuffix("’s") if people else None
 
@@ -45,17 +65,40 @@ def standalone_question(question: str, history: Sequence[str]) -> str:
     if not previous or not is_follow_up(question):
         return question
     subject = _subject(previous)
-    rewritten = _FOLLOW_UP_OPENERS.sub("", question, count=1).strip(" ,") or question
+    rewritten = _OPENERS.sub("", question, count=1).strip(" ,") or question
     if subject:
         rewritten = re.sub(r"\b(he|she|they|him|her|them)\b", subject, rewritten, count=1, flags=re.I)
         rewritten = re.sub(r"\b(his|their)\b", f"{subject}'s", rewritten, count=1, flags=re.I)
-    have = {w.lower() for w in re.findall(r"[\w'’-]+", rewritten)}
-    topic = [
-        w for w in re.findall(r"[\w'’-]+", previous)
-        if w.lower() not in STOPWORDS and w.lower() not in _QUESTION_WORDS and w.lower() not in have
-    ]
     rewritten = rewritten[:1].upper() + rewritten[1:]
-    if topic:
-        # "about" is a stopword: it joins the carried topic without adding a search term.
-        rewritten = f"{rewritten.rstrip('?')} (about {' '.join(dict.fromkeys(topic))})?"
+    own = set(content_terms(rewritten))
+    if len(own - set(content_terms(subject or ""))) <= 2:
+        # Little content of its own ("When did Karpathy leave?"): carry the previous topic.
+        have = {w.lower() for w in re.findall(r"[\w'’-]+", rewritten)}
+        topic = [
+            w for w in re.findall(r"[\w'’-]+", previous)
+            if w.lower() not in STOPWORDS and w.lower() not in _QUESTION_WORDS and w.lower() not in have
+        ]
+        if topic:
+            # "about" is a stopword: it joins the carried topic without adding a search term.
+            rewritten = f"{rewritten.rstrip('?').rstrip()} (about {' '.join(dict.fromkeys(topic))})?"
     return rewritten
+
+
+def condense_prompt(question: str, history: Sequence[str]) -> list[dict[str, str]]:
+    """Messages asking a capable model to make the follow-up standalone."""
+    turns = "\n".join(f"- {h}" for h in history[-4:] if h.strip())
+    return [
+        {"role": "system", "content": "You rewrite follow-up questions so they can be understood without the "
+                                      "conversation. Reply with the rewritten question only."},
+        {"role": "user", "content": f"Earlier questions:\n{turns}\n\nFollow-up: {question}\n\n"
+                                    "Standalone question:"},
+    ]
+
+
+def accept_condensed(reply: str, question: str) -> str | None:
+    """The model's rewrite, if it looks like one question; else None (the rules are used)."""
+    text = " ".join(reply.strip().strip("\"'“”").split())
+    text = re.sub(r"^(standalone question|question)\s*:\s*", "", text, flags=re.I)
+    if not text or len(text) > max(300, 3 * len(question)) or "\n" in reply.strip() or text.count("?") > 1:
+        return None
+    return text

@@ -177,7 +177,7 @@ def negated_terms(text: str) -> set[str]:
 
 # Sentence boundary: terminal punctuation, optional closing quote/bracket and
 # citation markers, then whitespace; or a line break.
-_BOUNDARY_RE = re.compile(r"(?<=[.!?])[\"”’)\]]*((?:\s*\[\d+\])*)\s+|\n+")
+_BOUNDARY_RE = re.compile(r"(?<=[.!?])([\"”’)\]]*)((?:\s*\[\d+\])*)\s+|\n+")
 _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "no.", "u.s.", "ep.")
 
 
@@ -186,7 +186,9 @@ def split_sentences(text: str) -> list[str]:
     sentences: list[str] = []
     start = 0
     for match in _BOUNDARY_RE.finditer(text):
-        end = match.end(1) if match.group(1) else match.start()
+        # A closing quote or bracket belongs to the sentence it closes, and so do
+        # citation markers right after it.
+        end = match.end(2) if match.group(2) else (match.end(1) if match.group(1) else match.start())
         candidate = text[start:end]
         tail = candidate.rstrip().lower()
         if re.fullmatch(r"\s*(\d{1,3}|[a-z])[.)]", tail):

@@ -25,8 +25,10 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """Settings on the fake embedder with a store in a temporary folder."""
-    return load_settings(data_dir=tmp_path / "data", embedder="fake", chunk_size=48, chunk_overlap=8)
+    """Settings on the fake embedder with a store in a temporary folder; no model loads
+    (rule-based reader, verifier without its language-model features)."""
+    return load_settings(data_dir=tmp_path / "data", embedder="fake", chunk_size=48, chunk_overlap=8, reader="rules",
+                         verifier_lm=False)
 
 
 @pytest.fixture

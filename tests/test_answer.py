@@ -98,10 +98,11 @@ def test_uncited_or_miscited_sentence_gets_the_right_passage(indexed: Settings) 
         assert ans.text.endswith(f"[{n}]")
 
 
-def test_nothing_supported_falls_back_to_a_labelled_quote(indexed: Settings) -> None:
+def test_nothing_supported_falls_back_to_a_quote_with_its_short_answer(indexed: Settings) -> None:
     ans = answerer(indexed, ["He worked with Geoffrey Hinton in Toronto in 1980 [1]."]).ask(QUESTION)
-    assert ans.mode == "quote" and ans.text.startswith("From the sources:")
-    assert "Fei-Fei Li" in ans.text and not ans.refused
+    assert ans.mode == "quote" and not ans.refused
+    assert ans.short_answer == "Fei-Fei Li"
+    assert ans.text.startswith("Fei-Fei Li — “") and "Hinton" not in ans.text
     quoted = ans.sentences[-1]
     assert quoted.note == "quoted" and ans.citations[0].n == quoted.citations[0]
 
@@ -145,13 +146,22 @@ def test_backend_failure_gives_message_and_passages(indexed: Settings) -> None:
     assert ans.passages and not ans.refused
 
 
-def test_stream_yields_retrieval_tokens_then_final(indexed: Settings) -> None:
-    events = list(answerer(indexed).stream(QUESTION))
+def test_stream_yields_retrieval_tokens_checked_sentences_then_final(indexed: Settings) -> None:
+    probe = answerer(indexed).ask(QUESTION)
+    n = passage_number(probe, CAREER, "Fei-Fei Li")
+    draft = f"{FACT} [{n}] He was born on Mars in 1850 [{n}]."
+    events = list(answerer(indexed, [draft]).stream(QUESTION))
     kinds = [e.kind for e in events]
-    assert kinds[0] == "retrieval" and kinds[-1] == "final" and set(kinds[1:-1]) == {"token"}
+    assert kinds[0] == "retrieval" and kinds[-1] == "final" and set(kinds[1:-1]) == {"token", "sentence"}
     final = events[-1].answer
     assert "".join(e.text for e in events if e.kind == "token") == final.draft
+    # Only checked text is offered for display, and it arrives before the draft ends.
+    shown = [e.text for e in events if e.kind == "sentence"]
+    assert shown == [f"{FACT} [{n}]"] and "Mars" not in " ".join(shown)
+    first_sentence = kinds.index("sentence")
+    assert first_sentence < max(i for i, k in enumerate(kinds) if k == "token")
     assert final.timings["first_token"] <= final.timings["generation"] <= final.timings["total"]
+    assert final.timings["first_sentence"] <= final.timings["total"]
 
 
 def test_follow_up_is_rewritten_before_retrieval(indexed: Settings) -> None:

@@ -43,7 +43,7 @@ def test_malformed_replies_are_retried_then_undecided() -> None:
     assert judge.malformed == 4  # split: 2 tries, verify: 2 tries
 
 
-def test_eval_with_the_llm_judge_reports_agreement(settings: Settings) -> None:
+def test_eval_with_the_llm_judge_reports_its_faithfulness(settings: Settings) -> None:
     from evals.runner import EvalItem, run_eval, summarise
     from ingest import ingest
     from rag.answer import Answerer
@@ -65,7 +65,7 @@ def test_eval_with_the_llm_judge_reports_agreement(settings: Settings) -> None:
     items = [EvalItem("q1", "Under whom did Karpathy work at Stanford University?", ["Fei-Fei Li"])]
     records = run_eval(s, items, answerer=answerer, judge="llm")
     summary = summarise(records)
-    assert summary["faithfulness_llm_judge"] == 1.0 and summary["judge_agreement"] == 1.0
+    assert summary["faithfulness_llm_judge"] == 1.0 and summary["llm_judge_undecided"] == 0
 
 
 def test_squad_eval_on_a_small_file(settings: Settings, tmp_path: Path) -> None:

@@ -25,3 +25,26 @@ def test_standalone_question_is_left_alone() -> None:
 def test_latest_question_is_the_context() -> None:
     q = standalone_question("What about his PhD?", ["What did Karpathy do at Tesla?", "Where did Karpathy study?"])
     assert "Karpathy" in q and "study" in q
+
+
+def test_questions_that_stand_alone_are_not_rewritten() -> None:
+    history = ["Which course did Karpathy design at Stanford?"]
+    for question in ("What is minbpe?", "Is there a course on computer vision?",
+                     "Why does a demo take a decade to become a product?",
+                     "How long did it take Waymo to go from demo to product?"):
+        assert not is_follow_up(question)
+        assert standalone_question(question, history) == question
+
+
+def test_short_follow_up_after_tesla_keeps_the_topic() -> None:
+    q = standalone_question("When did he leave?", ["When did Karpathy join Tesla?"])
+    assert q.startswith("When did Karpathy leave") and "Tesla" in q
+
+
+def test_condensed_rewrite_is_checked() -> None:
+    from rag.rewrite import accept_condensed
+
+    assert accept_condensed("When did Karpathy leave Tesla?", "When did he leave?") == "When did Karpathy leave Tesla?"
+    assert accept_condensed("Standalone question: When did Karpathy leave Tesla?", "x?") == "When did Karpathy leave Tesla?"
+    assert accept_condensed("", "When did he leave?") is None
+    assert accept_condensed("Sure! Here are some ideas?\nA? B?", "When did he leave?") is None

@@ -21,8 +21,9 @@ from rag.errors import RagError
 
 from .render import (
     answer_markdown,
+    checking_markdown,
     document_html,
-    draft_markdown,
+    passages_html,
     escape,
     eval_summary_html,
     eval_worst_html,
@@ -97,13 +98,23 @@ class ChatApp:
         t = float(self.settings.temperature if temperature is None else temperature)
         previous = [turn["question"] for turn in turns]
         answer: Answer | None = None
+        shown: list[str] = []
         draft = ""
         try:
             for event in self.answerer(k, t).stream(question, previous):
-                if event.kind == "token":
+                if event.kind == "retrieval":
+                    history[-1] = {"role": "assistant", "content": checking_markdown([], bool(draft))}
+                    yield list(history), passages_html(event.retrieval), inspector_html(None), turns, ""
+                elif event.kind == "token":
+                    # The raw draft never reaches the chat: only checked sentences do.
+                    if not draft:
+                        history[-1] = {"role": "assistant", "content": checking_markdown(shown, True)}
+                        yield list(history), gr.skip(), gr.skip(), turns, ""
                     draft += event.text
-                    history[-1] = {"role": "assistant", "content": draft_markdown(draft)}
-                    yield list(history), sources_html(None), inspector_html(None), turns, ""
+                elif event.kind == "sentence":
+                    shown.append(event.text)
+                    history[-1] = {"role": "assistant", "content": checking_markdown(shown, True)}
+                    yield list(history), gr.skip(), gr.skip(), turns, ""
                 elif event.kind == "final":
                     answer = event.answer
         except QuestionError as exc:

@@ -17,7 +17,7 @@ from rag.answer import Answer
 from rag.citations import REFUSAL
 
 __all__ = [
-    "answer_markdown", "draft_markdown", "sources_html", "inspector_html", "document_html", "escape",
+    "answer_markdown", "checking_markdown", "passages_html", "sources_html", "inspector_html", "document_html", "escape",
     "eval_summary_html", "eval_worst_html",
 ]
 
@@ -40,9 +40,10 @@ def _link_citations(text: str) -> str:
     return re.sub(r"\\\[(\d{1,3})\\\]", lambda m: f"[\\[{m.group(1)}\\]](#src-{m.group(1)})", escaped)
 
 
-def draft_markdown(draft: str) -> str:
-    """The streaming draft: shown greyed, marked as unchecked."""
-    return f"*Drafting (unchecked)…*\n\n<span class='draft'>{escape(draft)}</span>"
+def checking_markdown(shown: list[str], drafting: bool) -> str:
+    """While an answer is produced: the sentences that passed the check so far, and a status line."""
+    status = "*Writing and checking the answer…*" if drafting else "*Searching the corpus…*"
+    return "\n\n".join([*(_link_citations(text) for text in shown), status])
 
 
 def answer_markdown(answer: Answer) -> str:
@@ -55,6 +56,9 @@ def answer_markdown(answer: Answer) -> str:
         reason = f"\n>\n> *Why: {_escape_markdown(answer.refusal_reason)}*" if answer.refusal_reason else ""
         return f"> **{_escape_markdown(REFUSAL)}**{reason}\n\nThe closest passages are in the Sources panel."
     text = _link_citations(answer.text)
+    if answer.short_answer and answer.text.startswith(answer.short_answer + " — "):
+        rest = answer.text[len(answer.short_answer) + 3 :]
+        text = f"**{_escape_markdown(answer.short_answer)}** — {_link_citations(rest)}"
     notes = [f"*Note: {_escape_markdown(w)}*" for w in answer.warnings]
     return "\n\n".join([text, *notes])
 
@@ -90,6 +94,18 @@ def sources_html(answer: Answer | None) -> str:
             ch = p.chunk
             cards.append(_card(n, ch.title, ch.source, ch.page, ch.start, ch.end, ch.id, escape(ch.text), cited=False))
     return f"<div class='sources'><h4>{escape(heading)}</h4>{''.join(cards)}</div>"
+
+
+def passages_html(retrieval: Any) -> str:
+    """The retrieved passages, shown as soon as retrieval finishes (before the answer)."""
+    if retrieval is None or not retrieval.passages:
+        return sources_html(None)
+    cards = [
+        _card(n, p.chunk.title, p.chunk.source, p.chunk.page, p.chunk.start, p.chunk.end, p.chunk.id,
+              escape(p.chunk.text), cited=False)
+        for n, p in enumerate(retrieval.passages, start=1)
+    ]
+    return f"<div class='sources'><h4>Retrieved passages</h4>{''.join(cards)}</div>"
 
 
 def _card(n: int, title: str, source: str, page: int | None, start: int, end: int,
@@ -138,8 +154,26 @@ def inspector_html(answer: Answer | None) -> str:
         f"timings: {escape(', '.join(f'{k} {1000 * v:.0f} ms' for k, v in answer.timings.items()))}</p>"
     )
     return (
-        summary + "<table class='inspector'><tr><th>rank</th><th>passage</th><th>dense (rank)</th>"
+        summary + _draft_html(answer) + "<table class='inspector'><tr><th>rank</th><th>passage</th><th>dense (rank)</th>"
         "<th>BM25 (rank)</th><th>fused</th><th>use</th><th>text</th></tr>" + "".join(rows) + "</table>"
+    )
+
+
+def _draft_html(answer: Answer) -> str:
+    """The model's raw draft and the verdict on each of its sentences: for inspection, never the answer."""
+    if not answer.draft and not answer.sentences:
+        return f"<p>Strategy: {escape(answer.strategy or '-')} (no model draft).</p>"
+    rows = "".join(
+        f"<tr><td>{'shown' if s.supported else 'dropped'}</td><td>{_fmt(s.score)}</td>"
+        f"<td>{escape(s.text)} {escape(''.join(f'[{n}]' for n in s.citations))}</td>"
+        f"<td>{escape(s.reason or s.note)}</td></tr>"
+        for s in answer.sentences
+    )
+    return (
+        f"<p>Strategy: {escape(answer.strategy or '-')}. Model draft (unchecked): "
+        f"<span class='draft'>{escape(answer.draft or '-')}</span></p>"
+        "<table class='inspector'><tr><th>verdict</th><th>support</th><th>sentence</th><th>why</th></tr>"
+        f"{rows}</table>"
     )
 
 
@@ -161,8 +195,11 @@ _SUMMARY_ROWS = [
     ("answerable wrongly refused", "answerable_refused"),
     ("answer contains a reference", "contains_answer"),
     ("token F1", "f1"),
-    ("faithfulness (sentences supported by their citations)", "faithfulness"),
-    ("citation precision", "citation_precision"),
+    ("quotes found verbatim in their cited passage", "quotes_verbatim"),
+    ("scripted fabricated answers shown (replay)", "replay_fabricated_answers_shown"),
+    ("scripted correct answers shown (replay)", "replay_correct_answers_shown"),
+    ("faithfulness by an independent LLM judge", "faithfulness_llm_judge"),
+    ("sentences the verifier passed (its own verdict, not faithfulness)", "checker_pass_rate"),
     ("citations to missing passages removed from drafts", "removed_citations"),
 ]
 

@@ -1,0 +1,174 @@
+"""Fit the verifier's logistic model on the labelled training split; report on the test split.
+
+Reproducible: ``python -m evals.train_verifier [--target-precision 0.97]``
+rewrites ``rag/params/verifier.json`` and prints the figures (also written to
+``evals/results/verifier.json``).
+
+- Features come from :func:`rag.verifier.claim_features` with the bundled
+  MiniLM embedder and each corpus's own IDF statistics (the seeds as ingested
+  with the default settings; the SQuAD paragraphs for the Wikipedia rows).
+- Pairs a veto rejects (a number or name the passage lacks) are decided
+  before the model and left out of the fit.
+- The threshold is chosen from out-of-fold probabilities (leave one source
+  article out), as the lowest one whose precision reaches the target: a
+  threshold read off in-sample fits would promise more than it delivers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.config import PROJECT_ROOT, load_settings
+from rag.embeddings import get_embedder
+from rag.lexical import LexicalIndex
+from rag.verifier import FEATURES, PARAMS_FILE, Verifier, VerifierParams, claim_scorer
+
+from .verification import Pair, load_pairs, score_predictions
+
+__all__ = ["fit_logistic", "pair_features", "main"]
+
+RESULTS = PROJECT_ROOT / "evals" / "results" / "verifier.json"
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int = 50) -> tuple[np.ndarray, float]:
+    """Weights and bias of an L2-regularised logistic regression (Newton's method)."""
+    n, d = x.shape
+    xb = np.hstack([x, np.ones((n, 1))])
+    w = np.zeros(d + 1)
+    reg = np.full(d + 1, l2)
+    reg[-1] = 0.0  # the bias is not shrunk
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-np.clip(xb @ w, -40, 40)))
+        grad = xb.T @ (p - y) + reg * w
+        hess = (xb * (p * (1 - p))[:, None]).T @ xb + np.diag(reg)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w[:-1], float(w[-1])
+
+
+def _idf_sources(pairs: list[Pair]) -> dict[str, Any]:
+    """Per corpus, the IDF function production would use."""
+    from ingest import ingest
+    from rag.lexical import lexical_index
+    from rag.store import open_store
+
+    out: dict[str, Any] = {}
+    tmp = Path(tempfile.mkdtemp(prefix="rag-verifier-"))
+    settings = load_settings(data_dir=tmp)
+    ingest(None, settings, progress=False)
+    out["karpathy"] = lexical_index(open_store(settings, get_embedder(settings))).idf
+    if any(p.corpus == "wikipedia" for p in pairs):
+        from .squad import load_squad
+
+        paragraphs, _ = load_squad()
+        out["wikipedia"] = LexicalIndex.build([(p.pid, p.title, p.text) for p in paragraphs], "squad").idf
+    return out
+
+
+def pair_features(pairs: list[Pair]) -> tuple[np.ndarray, list[bool], list[str]]:
+    """Feature matrix, veto flags and veto reasons for every pair."""
+    settings = load_settings()
+    embedder = get_embedder(settings)
+    idfs = _idf_sources(pairs)
+    scorer = claim_scorer(settings)
+    verifiers = {name: Verifier(embedder, idf=idf, scorer=scorer) for name, idf in idfs.items()}
+    rows, vetoed, reasons = [], [], []
+    from tqdm.auto import tqdm
+
+    for pair in tqdm(pairs, desc="pairs", mininterval=5):
+        support = verifiers[pair.corpus].check(pair.claim, pair.passages, pair.titles, pair.question)
+        vetoed.append(not support.features)
+        reasons.append(support.reason if not support.features else "")
+        rows.append([support.features.get(f, 0.0) for f in FEATURES])
+    return np.asarray(rows, dtype=float), vetoed, reasons
+
+
+def _threshold(probs: np.ndarray, labels: np.ndarray, target: float) -> float:
+    """Lowest threshold whose precision reaches ``target`` (vetoed pairs count as rejected)."""
+    order = np.argsort(-probs)
+    best = 1.0
+    tp = fp = 0
+    for i in order:
+        tp += labels[i]
+        fp += 1 - labels[i]
+        if tp / (tp + fp) >= target:
+            best = probs[i]
+    return float(best)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target-precision", type=float, default=0.97)
+    parser.add_argument("--l2", type=float, default=1.0)
+    parser.add_argument("--no-write", action="store_true", help="report only; keep the committed params")
+    args = parser.parse_args(argv)
+
+    pairs = load_pairs()
+    x, vetoed, _ = pair_features(pairs)
+    y = np.array([p.supported for p in pairs], dtype=float)
+    vetoed_a = np.array(vetoed)
+    train = np.array([p.split == "train" for p in pairs])
+    fit = train & ~vetoed_a
+    mean = x[fit].mean(axis=0)
+    scale = x[fit].std(axis=0) + 1e-6
+    z = (x - mean) / scale
+
+    # Out-of-fold probabilities on the training split, one source article held out at a time.
+    groups = np.array([";".join(sorted(p.sources)) for p in pairs])
+    oof = np.zeros(len(pairs))
+    for g in sorted(set(groups[train])):
+        hold = train & (groups == g)
+        w, b = fit_logistic(z[fit & ~hold], y[fit & ~hold], args.l2)
+        oof[hold] = 1 / (1 + np.exp(-(z[hold] @ w + b)))
+    oof[vetoed_a] = 0.0
+    threshold = _threshold(oof[train], y[train], args.target_precision)
+
+    w, b = fit_logistic(z[fit], y[fit], args.l2)
+    params = VerifierParams(
+        weights={f: round(float(v), 6) for f, v in zip(FEATURES, w)},
+        bias=round(b, 6),
+        threshold=round(threshold, 6),
+        mean={f: round(float(v), 6) for f, v in zip(FEATURES, mean)},
+        scale={f: round(float(v), 6) for f, v in zip(FEATURES, scale)},
+        meta={
+            "trained_on": "evals/datasets/verification.jsonl, split=train",
+            "pairs": int(train.sum()),
+            "target_precision": args.target_precision,
+            "l2": args.l2,
+            "script": "python -m evals.train_verifier",
+        },
+    )
+    probs = np.array([0.0 if v else params.probability(dict(zip(FEATURES, row))) for row, v in zip(x, vetoed)])
+    decided = {p.id: bool(pr >= threshold) for p, pr in zip(pairs, probs)}
+    report = {
+        "threshold": threshold,
+        "weights": params.weights,
+        "train_out_of_fold": score_predictions(
+            [p for p, t in zip(pairs, train) if t], lambda p: bool(oof[pairs.index(p)] >= threshold)
+        ),
+    }
+    for corpus in sorted({p.corpus for p in pairs}):
+        test = [p for p in pairs if p.split == "test" and p.corpus == corpus]
+        if test:
+            report[f"test_{corpus}"] = score_predictions(test, lambda p: decided[p.id])
+    test = [p for p in pairs if p.split == "test"]
+    report["test_all"] = score_predictions(test, lambda p: decided[p.id])
+    print(json.dumps(report, indent=2))
+    if not args.no_write:
+        PARAMS_FILE.parent.mkdir(parents=True, exist_ok=True)
+        PARAMS_FILE.write_text(json.dumps(params.__dict__, indent=2) + "\n", encoding="utf-8")
+        RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

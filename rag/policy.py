@@ -1,0 +1,234 @@
+"""The answer policy, in one place: what is shown, quoted or refused.
+
+Every decision between retrieval and the screen lives here, with the numbers
+it uses:
+
+1. **Strategy.** A capable model writes the answer (``generative``); the
+   bundled tiny model only picks and copies (``extractive``): its sentences
+   are not shown at all, so it cannot put an invented fact on screen.
+2. **Early refusal**, before any model runs, only when the evidence is
+   clearly absent (nothing indexed, nothing close, most key terms missing).
+3. **Each generated sentence** is shown once it is checked: its citations must
+   point at given passages, the :class:`~rag.verifier.Verifier` must find it
+   supported by them (a wrong citation is replaced by the passage that does
+   support it), it must not repeat an earlier sentence or merely restate the
+   question, and the first shown sentence must be about the question.
+   Supported, on-topic sentences are never replaced by a quote.
+4. **The outcome**: the shown sentences (``answer``); else, when the model
+   itself said the passages do not answer, a refusal with the closest
+   passages; else the extractive answer (``quote``) if the learned
+   answerability model (:mod:`rag.answerability`) finds the question answered
+   by the corpus at the configured operating point; else the refusal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .citations import is_refusal
+from .config import Settings
+from .answerability import answerability_signals, default_model
+from .extract import Extract, Relevance, best_extracts
+from .reader import Reader
+from .retrieval import Retrieval
+from .text import content_terms, normalise_for_match, split_sentences
+from .verifier import Support, Verifier
+
+__all__ = ["AnswerPolicy", "SentenceCheck", "Strategy", "strategy_for"]
+
+Strategy = Literal["generative", "extractive"]
+
+# A sentence sharing this share of its terms with an earlier one repeats it
+# (small models loop; strong ones restate their first sentence as a summary).
+_REPEAT_OVERLAP = 0.8
+# Fewer content terms than this is a heading or a fragment ("Karpathy's career:").
+_MIN_CLAIM_TERMS = 3
+
+
+def strategy_for(settings: Settings) -> Strategy:
+    """``answer_style = auto``: extractive for the bundled tiny model, generative otherwise."""
+    if settings.answer_style != "auto":
+        return settings.answer_style
+    tiny = settings.llm == "llamacpp" and settings.llm_model is None
+    return "extractive" if tiny else "generative"
+
+
+@dataclass
+class SentenceCheck:
+    """One drafted sentence and the policy's verdict."""
+
+    text: str
+    citations: list[int]
+    shown: bool
+    support: Support | None
+    reason: str = ""
+    note: str = ""  # "citation added" / "citation corrected"
+
+
+@dataclass
+class AnswerPolicy:
+    """Decisions for one question, given its passages."""
+
+    settings: Settings
+    verifier: Verifier
+    question: str
+    passages: Sequence[str]
+    titles: Sequence[str]
+    relevance: Relevance
+    doc_freq: dict[str, int] | None = None  # the corpus's term counts, for answerability
+    _seen: list[set[str]] = field(default_factory=list)
+    _shown: int = 0
+
+    # --- before any model runs ------------------------------------------------------
+    @staticmethod
+    def early_refusal(settings: Settings, retrieval: Retrieval) -> str | None:
+        """Why the question cannot be answered from these passages at all, or None.
+
+        Only for evidence that is clearly absent; borderline questions go on to
+        the answerability model, the model and the verifier. The default bars
+        are learned with the answerability model (they refuse about 1 % of the
+        answerable training questions).
+        """
+        if not retrieval.passages:
+            return "nothing is indexed yet"
+        model = default_model()
+        early = model.meta.get("early", {}) if model is not None else {}
+        min_dense = settings.min_dense_score if settings.min_dense_score is not None else early.get("top_dense", 0.2)
+        min_coverage = (settings.min_query_coverage if settings.min_query_coverage is not None
+                        else early.get("coverage", 0.2))
+        if retrieval.top_dense < min_dense:
+            return "no passage is about this question"
+        if retrieval.query_coverage < min_coverage:
+            return "the passages do not mention the main terms of the question"
+        return None
+
+    # --- generated sentences, one at a time ----------------------------------------------
+    def check_sentence(self, text: str, citations: list[int]) -> SentenceCheck | None:
+        """The verdict on one drafted sentence; None for what is not a claim at all."""
+        terms = set(content_terms(text))
+        if is_refusal(text) or not terms:
+            return None  # "The passages do not say." is the model declining, not a claim
+        if any(len(terms & t) >= _REPEAT_OVERLAP * max(len(terms | t), 1) for t in self._seen):
+            return None
+        self._seen.append(terms)
+        texts = list(self.passages)
+        note = ""
+        cited = citations
+        support = self._verify(text, cited) if cited else None
+        if support is not None and support.supported and len(cited) > 1:
+            # Keep only the citations that carry the sentence on their own, when any do.
+            alone = [n for n in cited if self._verify(text, [n]).supported]
+            cited = alone or cited
+        if support is None or not support.supported:
+            best, best_support = self.verifier.best(text, texts, self.titles, self.question)
+            if best_support.supported:
+                note = "citation corrected" if cited else "citation added"
+                cited, support = [best + 1], best_support
+            elif support is None:
+                support = best_support
+        check = SentenceCheck(text, cited, support.supported, support, support.reason, note)
+        if check.shown:
+            check.reason = self._off_topic(text, terms)
+            check.shown = not check.reason
+        if check.shown:
+            self._shown += 1
+        return check
+
+    def _verify(self, text: str, numbers: list[int]) -> Support:
+        return self.verifier.check(
+            text, [self.passages[n - 1] for n in numbers], [self.titles[n - 1] for n in numbers], self.question
+        )
+
+    def _off_topic(self, text: str, terms: set[str]) -> str:
+        """Why a supported sentence still does not belong in the answer, or ''."""
+        if len(terms) < _MIN_CLAIM_TERMS:
+            return "a fragment, not a claim"
+        if not terms - set(content_terms(self.question)):
+            return "only restates the question"
+        # Later sentences may elaborate; the first must address the question.
+        if self._shown == 0 and self.relevance.score(text) < self.settings.min_answer_relevance:
+            return "not about the question"
+        return ""
+
+    # --- the extractive answer ---------------------------------------------------------
+    def assess(self, retrieval: Retrieval) -> tuple[list[Extract], dict[str, float], float | None]:
+        """The best quotable windows, the answerability signals and the learned probability.
+
+        Without a trained model (no params file) the probability is None and the
+        quote's relevance alone decides (``min_quote_relevance``).
+        """
+        candidates = best_extracts(self.question, self.passages, self.verifier.windows, self.relevance,
+                                   threshold=-1.0)
+        signals = answerability_signals(retrieval, candidates[0] if candidates else None, self.relevance,
+                                        self.doc_freq)
+        model = default_model()
+        return candidates, signals, (model.probability(signals) if model is not None else None)
+
+    def answerable(self, candidates: list[Extract], probability: float | None) -> bool:
+        """The operating point: the learned model's threshold, or the quote relevance bar."""
+        if not candidates:
+            return False
+        model = default_model()
+        if probability is None or model is None:
+            return candidates[0].relevance >= self.settings.min_quote_relevance
+        threshold = self.settings.answerability_threshold
+        if threshold is None:
+            threshold = model.threshold_for(self.settings.max_wrong_refusals)
+        return probability >= threshold
+
+    def extracts(self, candidates: list[Extract], reader: Reader | None) -> list[Extract]:
+        """The quote to show (with its short answer), from the assessed candidates.
+
+        The reader looks for the short answer in the chosen window and its
+        neighbouring sentences; when a neighbour holds it, the neighbour joins
+        the quote ("...course on computer vision. The class was designated CS231n.").
+        A second window from another passage joins only if it reaches the quote bar.
+        """
+        if not candidates:
+            return []
+        chosen = [candidates[0]] + [e for e in candidates[1:] if e.relevance >= self.settings.min_quote_relevance]
+        if reader is not None:
+            first = chosen[0]
+            before, after = _neighbours(self.passages[first.passage - 1], first.window)
+            span = reader.span(self.question, " ".join(x for x in (before, first.window, after) if x))
+            window = first.window
+            if span and not _holds(window, span):
+                if after and _holds(after, span):
+                    window = f"{window} {after}"
+                elif before and _holds(before, span):
+                    window = f"{before} {window}"
+                else:
+                    span = None  # it spans the seams; not a clean short answer
+            chosen[0] = Extract(first.passage, window, first.relevance, span)
+        return chosen
+
+    @staticmethod
+    def declined(draft: str, checks: Sequence[SentenceCheck]) -> bool:
+        """The model said the passages do not answer, and nothing it wrote was shown."""
+        return is_refusal(draft) and not any(c.shown for c in checks)
+
+
+def _plain(sentence: str) -> bool:
+    """A neighbour may be short ("The class was designated CS231n.") but not a table row or heading."""
+    return bool(sentence) and "|" not in sentence and sentence.rstrip()[-1:] in ".!?\"”’)"
+
+
+def _holds(text: str, span: str) -> bool:
+    return normalise_for_match(span) in normalise_for_match(text)
+
+
+def _neighbours(passage: str, window: str) -> tuple[str, str]:
+    """The sentences just before and after ``window`` in ``passage`` ('' at the edges)."""
+    sentences = split_sentences(passage)
+    first = split_sentences(window)
+    if not first:
+        return "", ""
+    for i, sentence in enumerate(sentences):
+        if sentence == first[0]:
+            j = i + len(first)
+            before = sentences[i - 1] if i > 0 else ""
+            after = sentences[j] if j < len(sentences) else ""
+            return (before if _plain(before) else ""), (after if _plain(after) else "")
+    return "", ""

@@ -1,0 +1,106 @@
+"""The verifier on every kind of claim, with the real MiniLM embedder, the bundled claim
+scorer and the committed (learned) parameters: what production runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.config import load_settings
+from rag.embeddings import FakeEmbedder, get_embedder
+from rag.verifier import Verifier, claim_scorer, missing_names, negation_conflict
+
+TESLA = (
+    "Elon Musk recruited Karpathy in 2017 to lead computer vision at Tesla. This role marked a pivotal shift in the "
+    "autonomous vehicle industry. Competitors relied on lidar and high definition maps. Karpathy bet the entire "
+    "Autopilot program on cameras alone.\nHe termed this approach \"Tesla Vision.\" He argued that humans navigate via "
+    "optical input and neural processing. Therefore cars should do the same. He architected the HydraNet. This massive "
+    "neural network processes video from eight external cameras. It creates a vector space representation of the road "
+    "in real time."
+)
+WAYMO = (
+    "Karpathy's contrarian bet: Tesla is ahead of Waymo. Not in current product, but in long-term position.\n"
+    "I think that Tesla has a software problem and I think Waymo has a hardware problem... and I think software "
+    "problems are much easier. — Andrej Karpathy"
+)
+ROBOTICS = (
+    "Tesla is a robotics company:\nTesla, I don't think it's a car company. I think this is misleading. This is a "
+    "robotics company, robotics at scale company. Because I would say at scale is also like a whole separate variable."
+)
+STUDY = (
+    "What should people study:\nI would say math, physics, CS kind of disciplines and the reason I say that is because "
+    "I think it helps for just thinking skills. It's just like the best thinking skill core, that's my opinion."
+)
+
+
+@pytest.fixture(scope="module")
+def verifier() -> Verifier:
+    settings = load_settings()
+    return Verifier(get_embedder(settings), scorer=claim_scorer(settings))
+
+
+SUPPORTED = [
+    ("verbatim", "Elon Musk recruited Karpathy in 2017 to lead computer vision at Tesla.", TESLA, ""),
+    ("paraphrase", "Musk hired him in 2017 to run computer vision at Tesla.", TESLA,
+     "When did Karpathy join Tesla?"),
+    ("paraphrase", "The HydraNet he designed turns video from eight outside cameras into a vector space of the road.",
+     TESLA, "What is HydraNet?"),
+    ("relation", "He says Tesla has a software problem while Waymo has a hardware problem.", WAYMO,
+     "What did Karpathy say about Tesla and Waymo?"),
+    ("yes-no", "No, he does not think Tesla is a car company; he calls it a robotics at scale company.", ROBOTICS,
+     "Does Karpathy think Tesla is a car company?"),
+    ("list", "He recommends math, physics and computer science, because they build the best thinking skills.", STUDY,
+     "What should people study according to Karpathy?"),
+]
+
+UNSUPPORTED = [
+    ("changed-number", "The HydraNet processes video from twelve external cameras.", TESLA),
+    ("changed-date", "Elon Musk recruited Karpathy in 2019 to lead computer vision at Tesla.", TESLA),
+    ("changed-name", "Sam Altman recruited Karpathy in 2017 to lead computer vision at Tesla.", TESLA),
+    ("swapped-roles", "Tesla has a hardware problem while Waymo has a software problem.", WAYMO),
+    ("negation", "He thinks Tesla is a car company.", ROBOTICS),
+    ("invented-clause", "Karpathy bet the Autopilot program on cameras alone, and Tesla removed the radar in 2018.",
+     TESLA),
+    ("wrong-list-item", "He recommends studying math, physics and biology.", STUDY),
+    ("world-true", "Karpathy was born in Bratislava and studied at the University of Toronto.", TESLA),
+    ("unrelated", "Karpathy teaches his students how to bake sourdough bread at home.", STUDY),
+]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("kind", "claim", "passage", "question"), SUPPORTED, ids=[c[0] for c in SUPPORTED])
+def test_supported_claims_pass(verifier: Verifier, kind: str, claim: str, passage: str, question: str) -> None:
+    result = verifier.check(claim, [passage], ["Karpathy"], question)
+    assert result.supported, (kind, result.score, result.reason, result.features)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("kind", "claim", "passage"), UNSUPPORTED, ids=[c[0] for c in UNSUPPORTED])
+def test_each_kind_of_fabrication_is_caught(verifier: Verifier, kind: str, claim: str, passage: str) -> None:
+    result = verifier.check(claim, [passage], ["Karpathy"])
+    assert not result.supported, (kind, result.score, result.features)
+    assert result.reason
+
+
+def test_vetoes_name_the_missing_number_or_name() -> None:
+    verifier = Verifier(FakeEmbedder(dimension=64))
+    assert "2019" in verifier.check("Musk recruited Karpathy in 2019.", [TESLA]).reason
+    assert "altman" in verifier.check("Sam Altman recruited Karpathy in 2017.", [TESLA]).reason
+    # A name the question itself uses is weighed, not vetoed ("Karpathy says ..." over a quote).
+    assert missing_names("Karpathy says software problems are much easier.", ROBOTICS) == ["karpathy"]
+    result = verifier.check("Karpathy says software problems are much easier.", [WAYMO.replace("Karpathy", "he")],
+                            question="What does Karpathy say about software problems?")
+    assert "name" not in result.reason
+
+
+def test_names_are_checked_against_the_title_too() -> None:
+    verifier = Verifier(FakeEmbedder(dimension=64))
+    claim = "Karpathy says Tesla is a robotics company."
+    assert "karpathy" in verifier.check(claim, [ROBOTICS]).reason
+    assert "name" not in verifier.check(claim, [ROBOTICS], ["Andrej Karpathy on No Priors 80"]).reason
+
+
+def test_negation_scope_understands_yes_no_answers() -> None:
+    passage = "Tesla, I don't think it's a car company. This is a robotics company."
+    assert not negation_conflict("No, he does not think Tesla is a car company.", passage)
+    assert negation_conflict("He thinks Tesla is a car company.", passage)
+    assert negation_conflict("Tesla does not use cameras.", "Tesla uses cameras alone.")
