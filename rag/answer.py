@@ -29,7 +29,7 @@ from .reader import Reader, get_reader
 from .retrieval import Candidate, Retrieval, Retriever
 from .rewrite import accept_condensed, condense_prompt, standalone_question
 from .store import ChunkStore, open_store
-from .verifier import Verifier, claim_scorer
+from .verifier import Verifier
 
 __all__ = ["Answer", "AnswerEvent", "Answerer", "Citation", "QuestionError", "SentenceVerdict", "REFUSAL"]
 
@@ -209,9 +209,7 @@ class Answerer:
             settings.answer_style if settings.answer_style != "auto" else "generative"
         )
         self.verifier = Verifier(
-            self.embedder, idf=lambda term: self.retriever.lexical.idf(term), threshold=settings.support_threshold,
-            # Only generated sentences need the language model's reading.
-            scorer=claim_scorer(settings) if self.strategy == "generative" else None,
+            self.embedder, idf=lambda term: self.retriever.lexical.idf(term), threshold=settings.support_threshold
         )
 
     @property

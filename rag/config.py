@@ -208,12 +208,6 @@ class Settings(BaseSettings):
         description="Probability the verifier must give a generated sentence to show it. Default: the "
         "learned operating point in rag/params/verifier.json (chosen for precision 0.97 on labelled data).",
     )
-    verifier_lm: bool = Field(
-        default=True,
-        description="Let the bundled SmolLM2-135M read each generated sentence after its evidence: it "
-        "catches swapped relations, flipped negations and changed quantifiers that word overlap cannot "
-        "(about 0.2 s per sentence on 2 cores). Off: the verifier uses word overlap and meaning only.",
-    )
     min_dense_score: float | None = Field(
         default=None,
         ge=-1.0,

@@ -41,10 +41,9 @@ from pathlib import Path
 import numpy as np
 
 from .embeddings import Embedder
-from .lmcheck import ClaimScorer
 from .text import content_terms, names, negated_terms, numbers, split_sentences, stem, words
 
-__all__ = ["FEATURES", "Support", "Verifier", "VerifierParams", "claim_features", "claim_scorer", "strip_citations"]
+__all__ = ["FEATURES", "Support", "Verifier", "VerifierParams", "claim_features", "strip_citations"]
 
 PARAMS_FILE = Path(__file__).with_name("params") / "verifier.json"
 
@@ -69,9 +68,6 @@ FEATURES = (
     "qualifier",  # a quantifier/modal word of the claim that the window lacks
     "order",  # share of the claim's key-term pairs whose order the window reverses
     "length",  # content terms in the claim, squashed
-    "subject_unnamed",  # a name the claim takes from the question is not in the passage ("Karpathy says ...")
-    "lm_pmi",  # how much likelier the claim gets once a small LM has read the evidence (rag.lmcheck)
-    "lm_contrast",  # how much likelier the best minimal edit of the claim is (swap, negation, quantifier)
 )
 
 
@@ -107,27 +103,6 @@ class VerifierParams:
 @lru_cache(maxsize=1)
 def default_params() -> VerifierParams:
     return VerifierParams.load()
-
-
-_scorers: dict[str, ClaimScorer] = {}
-_scorers_lock = threading.Lock()
-
-
-def claim_scorer(settings) -> "ClaimScorer | None":  # noqa: ANN001 - rag.config.Settings
-    """The bundled SmolLM2 as claim scorer (one per process), or None when it cannot be had."""
-    from .errors import RagError
-    from .llm import bundled_gguf_path
-
-    if not settings.verifier_lm:
-        return None
-    try:
-        path = str(bundled_gguf_path())
-    except RagError:
-        return None
-    with _scorers_lock:
-        if path not in _scorers:
-            _scorers[path] = ClaimScorer(Path(path), n_threads=settings.llm_threads)
-        return _scorers[path]
 
 
 @dataclass(frozen=True)
@@ -274,14 +249,11 @@ class Verifier:
         params: VerifierParams | None = None,
         threshold: float | None = None,
         cache_size: int = 512,
-        scorer: "ClaimScorer | None" = None,
     ) -> None:
         """``idf`` weights words by rarity (the corpus's BM25 statistics), so a missing
         specific term ("minbpe") costs more than a missing common one; ``threshold``
-        overrides the learned operating point; ``scorer`` (a small LM) adds the
-        ``lm_*`` features, without it they take their training mean."""
+        overrides the learned operating point."""
         self.embedder = embedder
-        self.scorer = scorer
         self.idf = idf or (lambda term: 1.0)
         self.params = params or default_params()
         self.threshold = self.params.threshold if threshold is None else threshold
@@ -308,15 +280,12 @@ class Verifier:
         # The rarest possible word in this corpus: what an unseen word would score.
         return max(self.idf("\x00unseen\x00"), 1e-6)
 
-    def check(
-        self, claim: str, passages: Sequence[str], titles: Sequence[str] = (), question: str = "", *, lm: bool = True
-    ) -> Support:
+    def check(self, claim: str, passages: Sequence[str], titles: Sequence[str] = (), question: str = "") -> Support:
         """Support of ``claim`` by the passages taken together.
 
         ``titles`` are the passages' document titles; ``question`` is what the
         claim answers: a name the question itself uses may be restated although
-        the passage only says "he" (it is then weighed, not vetoed). ``lm=False``
-        skips the language-model features (a cheap first pass).
+        the passage only says "he" (it is then weighed, not vetoed).
         """
         claim = strip_citations(claim)
         terms = set(content_terms(_core(claim)))
@@ -343,11 +312,6 @@ class Verifier:
             all_windows.extend(windows)
             sims.extend(float(s) for s in np.asarray(vectors @ claim_vec, dtype=float))
         features, evidence = claim_features(claim, all_windows, sims, with_titles, self.idf, self._max_idf())
-        features["subject_unnamed"] = float(bool(missing))
-        if lm and self.scorer is not None:
-            features.update(self.scorer.features(claim, evidence))
-        else:
-            features.update({f: self.params.mean.get(f, 0.0) for f in ("lm_pmi", "lm_contrast")})
         p = self.params.probability(features)
         if p >= self.threshold:
             return Support(p, True, "", evidence, features)
@@ -356,17 +320,11 @@ class Verifier:
     def best(
         self, claim: str, passages: Sequence[str], titles: Sequence[str] = (), question: str = ""
     ) -> tuple[int, Support]:
-        """Index and verdict of the single passage that supports ``claim`` best.
-
-        Every passage gets the cheap check; only the most promising one is
-        read by the language model.
-        """
-        results = [self.check(claim, [p], titles[i : i + 1], question, lm=False) for i, p in enumerate(passages)]
+        """Index and verdict of the single passage that supports ``claim`` best."""
+        results = [self.check(claim, [p], titles[i : i + 1], question) for i, p in enumerate(passages)]
         if not results:
             return -1, Support(0.0, False, "no passage", "")
-        i = max(range(len(results)), key=lambda j: (bool(results[j].features), results[j].score))
-        if results[i].features and self.scorer is not None:
-            return i, self.check(claim, [passages[i]], titles[i : i + 1], question)
+        i = max(range(len(results)), key=lambda j: (results[j].supported, results[j].score))
         return i, results[i]
 
 
@@ -376,8 +334,6 @@ def _explain(f: dict[str, float]) -> str:
         return "the passage says the opposite (negation differs)"
     if f.get("missing_rarest", 0) > 0.5:
         return "it says something the cited passages do not mention"
-    if f.get("lm_contrast", -1) > 0.05:
-        return "the passage relates these terms differently (a minimal change of the claim fits it better)"
     if f.get("order", 0) > 0.5:
         return "the passage relates these terms differently"
     if f.get("qualifier"):

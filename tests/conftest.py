@@ -26,9 +26,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings on the fake embedder with a store in a temporary folder; no model loads
-    (rule-based reader, verifier without its language-model features)."""
-    return load_settings(data_dir=tmp_path / "data", embedder="fake", chunk_size=48, chunk_overlap=8, reader="rules",
-                         verifier_lm=False)
+    (the rule-based reader)."""
+    return load_settings(data_dir=tmp_path / "data", embedder="fake", chunk_size=48, chunk_overlap=8, reader="rules")
 
 
 @pytest.fixture

@@ -43,11 +43,25 @@ def chat(app: ChatApp, question: str, turns: list | None = None, history: list |
     return steps, steps[-1]
 
 
+def test_unchecked_draft_never_reaches_the_chat(ui_settings: Settings) -> None:
+    fact = "His work at Stanford University under Fei-Fei Li established his initial reputation."
+    draft = f"{fact} [1] He was then supervised by Geoffrey Hinton in Toronto [1]. Stanford paid him 90,000 dollars [1]."
+    app = ChatApp(ui_settings, Answerer(ui_settings, llm=FakeLLM([draft])))
+    steps, (history, _, inspector, _, _) = chat(app, QUESTION)
+    for step in steps:
+        shown = step[0][-1]["content"]
+        assert "Hinton" not in shown and "90,000" not in shown
+    assert "Fei-Fei Li" in history[-1]["content"]
+    assert "Hinton" in inspector and "dropped" in inspector  # the draft stays inspectable
+
+
 def test_answer_streams_then_shows_checked_answer_with_linked_citations(ui_settings: Settings) -> None:
     app = ChatApp(ui_settings)
     steps, (history, sources, inspector, turns, box) = chat(app, QUESTION)
     assert steps[0][0][-1]["content"].startswith("*Searching")
-    assert any("Drafting (unchecked)" in s[0][-1]["content"] for s in steps[1:-1])
+    # While the answer is produced the chat shows checked sentences and a status line, never the raw draft.
+    assert any("Writing and checking" in s[0][-1]["content"] for s in steps[1:-1])
+    assert any("Fei-Fei Li" in s[0][-1]["content"] for s in steps[1:-1])  # the checked sentence, before the end
     final = history[-1]["content"]
     assert re.search(r"\[\\\[(\d)\\\]\]\(#src-\1\)", final), final
     n = re.search(r"#src-(\d)", final).group(1)

@@ -1,5 +1,5 @@
-"""The verifier on every kind of claim, with the real MiniLM embedder, the bundled claim
-scorer and the committed (learned) parameters: what production runs."""
+"""The verifier on every kind of claim, with the real MiniLM embedder and the committed
+(learned) parameters: what production runs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 
 from rag.config import load_settings
 from rag.embeddings import FakeEmbedder, get_embedder
-from rag.verifier import Verifier, claim_scorer, missing_names, negation_conflict
+from rag.verifier import Verifier, missing_names, negation_conflict
 
 TESLA = (
     "Elon Musk recruited Karpathy in 2017 to lead computer vision at Tesla. This role marked a pivotal shift in the "
@@ -35,7 +35,7 @@ STUDY = (
 @pytest.fixture(scope="module")
 def verifier() -> Verifier:
     settings = load_settings()
-    return Verifier(get_embedder(settings), scorer=claim_scorer(settings))
+    return Verifier(get_embedder(settings))
 
 
 SUPPORTED = [
@@ -86,15 +86,17 @@ def test_vetoes_name_the_missing_number_or_name() -> None:
     assert "2019" in verifier.check("Musk recruited Karpathy in 2019.", [TESLA]).reason
     assert "altman" in verifier.check("Sam Altman recruited Karpathy in 2017.", [TESLA]).reason
     # A name the question itself uses is weighed, not vetoed ("Karpathy says ..." over a quote).
-    assert missing_names("Karpathy says software problems are much easier.", ROBOTICS) == ["karpathy"]
-    result = verifier.check("Karpathy says software problems are much easier.", [WAYMO.replace("Karpathy", "he")],
-                            question="What does Karpathy say about software problems?")
+    claim = "According to Karpathy, software problems are much easier."
+    assert missing_names(claim, ROBOTICS) == ["karpathy"]
+    quote_only = WAYMO.replace("Karpathy's contrarian", "The contrarian").replace("— Andrej Karpathy", "")
+    assert "karpathy" in verifier.check(claim, [quote_only]).reason
+    result = verifier.check(claim, [quote_only], question="What does Karpathy say about software problems?")
     assert "name" not in result.reason
 
 
 def test_names_are_checked_against_the_title_too() -> None:
     verifier = Verifier(FakeEmbedder(dimension=64))
-    claim = "Karpathy says Tesla is a robotics company."
+    claim = "According to Karpathy, Tesla is a robotics company."
     assert "karpathy" in verifier.check(claim, [ROBOTICS]).reason
     assert "name" not in verifier.check(claim, [ROBOTICS], ["Andrej Karpathy on No Priors 80"]).reason
 
