@@ -193,3 +193,28 @@ def test_json_shape(indexed: Settings) -> None:
     assert {"n", "source", "chunk_id", "text", "score"} <= set(data["passages"][0])
     cand = data["retrieval"]["candidates"][0]
     assert {"dense_score", "lexical_score", "fused_score", "rank"} <= set(cand)
+
+
+class CondensingLLM(FakeLLM):
+    condenses = True  # stands in for a capable model
+
+
+def test_a_capable_model_condenses_follow_ups(indexed: Settings) -> None:
+    def reply(messages) -> str:  # noqa: ANN001
+        if "Standalone question:" in messages[-1]["content"]:
+            return "When did Karpathy leave Tesla?"
+        return FakeLLM()._reply(messages)
+
+    ans = Answerer(indexed, llm=CondensingLLM(reply)).ask("When did he leave?", history=["When did Karpathy join Tesla?"])
+    assert ans.standalone_question == "When did Karpathy leave Tesla?"
+    # A standalone question is never sent for rewriting.
+    llm = CondensingLLM()
+    Answerer(indexed, llm=llm).ask("What is minbpe?", history=["When did Karpathy join Tesla?"])
+    assert all("Standalone question:" not in call[-1]["content"] for call in llm.calls)
+
+
+def test_a_model_that_declines_gets_a_refusal_not_a_quote(indexed: Settings) -> None:
+    ans = answerer(indexed, ["The passages do not contain the answer to this question."]).ask(QUESTION)
+    assert ans.refused and ans.text == REFUSAL and ans.mode == "refusal"
+    assert ans.refusal_reason == "the model found no answer in the passages"
+    assert ans.passages  # the closest passages come with it

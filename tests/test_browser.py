@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import tempfile
@@ -95,21 +96,53 @@ def test_chat_cites_sources_and_keeps_scripts_inert(browser_context, tmp_path: P
         page.close()
 
 
-def test_one_question_with_the_real_embedded_model(browser_context, tmp_path: Path) -> None:  # noqa: ANN001
-    port, server = serve(tmp_path / "data")  # the defaults: MiniLM + SmolLM2, seeds ingested on start
+def test_the_embedded_default_answers_with_the_short_answer(browser_context, tmp_path: Path) -> None:  # noqa: ANN001
+    port, server = serve(tmp_path / "data")  # the defaults: MiniLM + the Gemma reader, seeds ingested on start
+    with server:
+        for width, height, name in ((1400, 900, "desktop"), (390, 844, "phone")):
+            page = browser_context.new_page(viewport={"width": width, "height": height})
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.wait_for_selector("#question textarea", timeout=120_000)
+            ask(page, "Which course did Karpathy design at Stanford?")
+            page.wait_for_function(
+                "() => document.querySelector('#sources').innerText.includes('Sources cited')", timeout=180_000
+            )
+            answer = page.locator("#chat").inner_text().split("Which course did Karpathy design at Stanford?")[-1]
+            assert "CS231n" in answer
+            assert page.locator("#chat strong", has_text="CS231n").count() > 0  # the short answer, in bold
+            assert page.locator("#chat a[href^='#src-']").count() > 0
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"chat-embedded-{name}.png"), full_page=True)
+            page.close()
+
+
+# Records every text the chat ever shows, so a sentence that flashed by is caught too.
+_WATCH = """() => { window.__seen = [];
+  new MutationObserver(() => window.__seen.push(document.querySelector('#chat').innerText))
+    .observe(document.querySelector('#chat'), {subtree: true, childList: true, characterData: true}); }"""
+
+
+def test_no_unchecked_text_appears_in_the_chat(browser_context, tmp_path: Path) -> None:  # noqa: ANN001
+    question = "Under whom did Karpathy work at Stanford University?"
+    replay = tmp_path / "replay.jsonl"
+    replay.write_text(json.dumps({"question": question, "sentences": [
+        {"text": "His work at Stanford University under Fei-Fei Li established his initial reputation.",
+         "evidence": "under Fei-Fei Li"},
+        {"text": "He was later supervised by Geoffrey Hinton in Toronto.", "evidence": "under Fei-Fei Li"},
+    ]}) + "\n", encoding="utf-8")
+    settings = load_settings(data_dir=tmp_path / "data", embedder="fake")
+    ingest([SEEDS], settings, progress=False)
+    port, server = serve(tmp_path / "data", "--embedder", "fake", "--llm", "replay", "--replay-file", str(replay))
     with server:
         page = browser_context.new_page()
         page.goto(f"http://127.0.0.1:{port}/")
-        page.wait_for_selector("#question textarea", timeout=120_000)
-        ask(page, "What did Karpathy say about Tesla and Waymo?")
+        page.wait_for_selector("#question textarea", timeout=60_000)
+        page.evaluate(_WATCH)
+        ask(page, question)
         page.wait_for_function(
-            """() => { const t = document.querySelector('#sources').innerText;
-                       return t.includes('Sources cited') || t.includes('Closest passages'); }""",
-            timeout=180_000,
+            "() => document.querySelector('#sources').innerText.includes('Sources cited')", timeout=60_000
         )
-        chat_text = page.inner_text("#chat")
-        assert "Drafting" not in chat_text.split("What did Karpathy say about Tesla and Waymo?")[-1]
-        assert page.locator("#chat a[href^='#src-']").count() > 0 or "couldn" in chat_text
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "chat-embedded-model.png"), full_page=True)
+        seen = page.evaluate("window.__seen")
+        assert seen and "Fei-Fei Li" in page.inner_text("#chat")
+        assert not any("Hinton" in text for text in seen)  # never on screen, not even for a moment
         page.close()

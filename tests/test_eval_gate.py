@@ -1,5 +1,12 @@
-"""CI regression gate: the dev set through real retrieval and checking, with the
-deterministic fake LLM, must stay above the thresholds recorded in the repo."""
+"""CI regression gate: the dev set through the real pipeline must stay above the
+thresholds recorded in the repo.
+
+- the deterministic fake LLM (an extractive stand-in) with real retrieval;
+- scripted strong-model answers (``--llm replay``), correct and fabricated: the
+  truth about every sentence is in the script, so these figures do not depend
+  on the verifier grading itself;
+- the verifier on the test split of the labelled verification set.
+"""
 
 from __future__ import annotations
 
@@ -33,11 +40,29 @@ def test_dev_set_stays_above_recorded_thresholds(gate_run) -> None:  # noqa: ANN
     assert problems == []
     assert s["questions"] >= 100 and s["unanswerable"] >= 10
     assert s["retrieval"]["hit@5"] >= THRESHOLDS["retrieval_hit@5_min"]
-    assert s["faithfulness"] >= THRESHOLDS["faithfulness_min"]
-    assert s["citation_precision"] >= THRESHOLDS["citation_precision_min"]
+    assert s["quotes_verbatim"] == 1.0  # a quote is the passage's own words, always
     assert s["unanswerable_refused"] >= THRESHOLDS["unanswerable_refused_min"]
     assert s["answerable_refused"] <= THRESHOLDS["answerable_refused_max"]
     assert s["contains_answer"] >= THRESHOLDS["contains_answer_min"]
+
+
+@pytest.fixture(scope="module")
+def replay_runs(gate_run):  # noqa: ANN001, ANN201
+    settings = gate_run[0]
+    runs = {}
+    for variant in ("correct", "fabricated"):
+        s = settings.model_copy(update={"llm": "replay", "replay_variant": variant,
+                                        "replay_file": PROJECT_ROOT / "evals" / "datasets" / "replay_dev.jsonl"})
+        runs[variant] = run_and_report(s, out=settings.data_dir / "evals" / f"replay-{variant}")[0]
+    return runs
+
+
+def test_scripted_strong_model_answers_stay_above_recorded_thresholds(replay_runs) -> None:  # noqa: ANN001
+    correct, fabricated = replay_runs["correct"], replay_runs["fabricated"]
+    assert correct["replay_correct_answers"] >= 80 and fabricated["replay_fabricated_answers"] >= 80
+    assert fabricated["replay_fabricated_answers_shown"] <= THRESHOLDS["replay_fabricated_shown_max"]
+    assert correct["replay_correct_answers_shown"] >= THRESHOLDS["replay_correct_shown_min"]
+    assert correct["replay_model_refusals_respected"] >= THRESHOLDS["replay_refusals_respected_min"]
 
 
 def test_report_files_are_complete(gate_run) -> None:  # noqa: ANN001
@@ -55,11 +80,13 @@ def test_report_files_are_complete(gate_run) -> None:  # noqa: ANN001
     assert (out / "scores.png").stat().st_size > 1000 and (out / "retrieval.png").stat().st_size > 1000
 
 
-def test_offline_judge_meets_its_target() -> None:
-    result = judge_check(load_settings())
-    assert result["pairs"] >= 60
-    assert result["accuracy"] >= 0.9
-    assert result["by_kind"]["changed-number"] == 1.0 and result["by_kind"]["changed-name"] >= 0.85
+def test_verifier_on_the_labelled_test_split() -> None:
+    result = judge_check(load_settings())["all"]
+    assert result["pairs"] >= 290  # the Karpathy test articles (+ Wikipedia when ../shared is present)
+    assert result["precision"] >= THRESHOLDS["verifier_test_precision_min"]
+    assert result["recall"] >= THRESHOLDS["verifier_test_recall_min"]
+    for kind in ("changed-number", "changed-date", "changed-name", "negation", "invented-clause", "world-true"):
+        assert result["by_kind"][kind]["correct"] >= 0.9, kind
 
 
 def test_malformed_dataset_lines_are_reported_and_skipped(tmp_path: Path) -> None:

@@ -47,3 +47,19 @@ def test_prompt_never_overflows_the_window() -> None:
     llm = Tiny()
     packed = build_prompt("topic1?", [cand(i, 30) for i in range(6)], llm, 64)
     assert llm.prompt_tokens(packed.messages) <= llm.context_window - 64
+
+
+def test_the_top_passage_always_goes_in_even_when_its_share_is_too_small() -> None:
+    from rag.documents import Chunk
+    from rag.llm import FakeLLM
+    from rag.prompts import build_prompt
+    from rag.retrieval import Candidate
+
+    long_sentence = "The Waymo demo in 2014 was a flawless ride " + "around the block " * 60 + "."
+    top = Candidate(Chunk(id="a", source="a.txt", title="A", text=long_sentence, start=0, end=len(long_sentence),
+                          index=0, doc_hash="h", doc_chunks=1), fused_score=1.0)
+    others = [Candidate(Chunk(id=f"b{i}", source="b.txt", title="B", text=f"Short passage number {i}.", start=0,
+                              end=24, index=i, doc_hash="h", doc_chunks=1), fused_score=0.5) for i in range(4)]
+    packed = build_prompt("Which demo, and what year?", [top, *others], FakeLLM(), 64, passage_budget=120)
+    assert packed.passages[0].chunk.id == "a"  # cut to fit, never dropped
+    assert "[1] (A)" in packed.messages[-1]["content"] and "2014" in packed.messages[-1]["content"]
