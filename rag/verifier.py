@@ -13,7 +13,8 @@ verdict has two layers:
 
   - how much of the claim's IDF-weighted vocabulary the best evidence window (a
     sentence or two neighbours) and the whole passage hold, and how rare the
-    rarest missing word is ("schools will *close*");
+    rarest missing word is ("schools will *close*"); words the claim takes
+    from a wh-question count as held (:func:`licensed_terms`);
   - closeness in meaning to the best window (the embedding model);
   - negation that one side has and the other lacks, scoped so that "No, he does
     not think it is a car company" answering "Is Tesla a car company?" agrees
@@ -201,6 +202,22 @@ def _order_reversals(claim_terms: list[str], window_terms: list[str]) -> float:
     return reversed_ / pairs if pairs else 0.0
 
 
+_YES_NO = re.compile(r"^\s*(is|are|was|were|do|does|did|can|could|has|have|had|will|would|should|may|might)\b", re.I)
+
+
+def licensed_terms(question: str) -> set[str]:
+    """Terms an answer may take from a wh-question without the passage repeating them.
+
+    "Who supervised his doctoral work?" answered by "Under Fei-Fei Li ...": the
+    answer "Fei-Fei Li supervised his doctoral work" restates the question's
+    premise, it does not invent "supervised". A yes/no question asserts
+    nothing, so its terms license nothing ("Did he found Tesla?").
+    """
+    if not question or _YES_NO.match(question):
+        return set()
+    return set(content_terms(question))
+
+
 def claim_features(
     claim: str,
     windows: Sequence[str],
@@ -208,13 +225,14 @@ def claim_features(
     passage_text: str,
     idf: Callable[[str], float],
     max_idf: float,
+    question: str = "",
 ) -> tuple[dict[str, float], str]:
     """The feature vector of ``claim`` against windows with their cosines, and the best window."""
     core = _core(claim)
     terms = list(dict.fromkeys(content_terms(core)))
     weight = {t: idf(t) for t in terms}
     total = sum(weight.values()) or 1.0
-    passage_terms = set(content_terms(passage_text))
+    passage_terms = set(content_terms(passage_text)) | licensed_terms(question)
     best, best_key, best_recall, best_sim = "", -1.0, 0.0, 0.0
     for window, sim in zip(windows, sims):
         wt = set(content_terms(window))
@@ -311,7 +329,8 @@ class Verifier:
             windows, vectors = self.windows(passage)
             all_windows.extend(windows)
             sims.extend(float(s) for s in np.asarray(vectors @ claim_vec, dtype=float))
-        features, evidence = claim_features(claim, all_windows, sims, with_titles, self.idf, self._max_idf())
+        features, evidence = claim_features(claim, all_windows, sims, with_titles, self.idf, self._max_idf(),
+                                            question)
         p = self.params.probability(features)
         if p >= self.threshold:
             return Support(p, True, "", evidence, features)

@@ -188,3 +188,12 @@ def test_login_needs_both_name_and_password(ui_settings: Settings) -> None:
     with pytest.raises(ConfigError, match="both"):
         serve(ui_settings.model_copy(update={"ui_username": "admin"}), say=lambda m: None)
     assert "secret" not in str(ui_settings.model_copy(update={"ui_password": "secret"}).redacted())
+
+
+def test_corpus_footnote_markers_never_look_like_citations(ui_settings: Settings) -> None:
+    app = ChatApp(ui_settings)
+    _, (history, sources, _, _, _) = chat(app, "What is Software 2.0 according to Karpathy?")
+    # The fifty-quotes article ends its quotes with "[1]", "[19]": not ours, so not shown.
+    assert not re.search(r"[.\"”]\[\d+\]", sources)
+    links = re.findall(r"#src-(\d+)", history[-1]["content"])
+    assert all(f"id='src-{n}'" in sources for n in links)  # every citation link has its card

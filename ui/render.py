@@ -63,14 +63,22 @@ def answer_markdown(answer: Answer) -> str:
     return "\n\n".join([text, *notes])
 
 
+_FOOTNOTE = re.compile(r"(?<=[\w.,;:!?\"”’)])(?:\[\d{1,3}\])+")
+
+
+def _clean(text: str) -> str:
+    """Escaped text without the corpus's own footnote markers: "[10]" must not look like a citation."""
+    return escape(_FOOTNOTE.sub("", text))
+
+
 def _highlight(text: str, start: int | None, end: int | None, offset: int) -> str:
     """``text`` escaped, with ``[start, end)`` (document offsets) wrapped in <mark>."""
     if start is None or end is None:
-        return escape(text)
+        return _clean(text)
     a, b = max(0, start - offset), min(len(text), end - offset)
     if a >= b:
-        return escape(text)
-    return f"{escape(text[:a])}<mark>{escape(text[a:b])}</mark>{escape(text[b:])}"
+        return _clean(text)
+    return f"{_clean(text[:a])}<mark>{_clean(text[a:b])}</mark>{_clean(text[b:])}"
 
 
 def _location(source: str, page: int | None, start: int, end: int) -> str:
@@ -92,7 +100,7 @@ def sources_html(answer: Answer | None) -> str:
         heading = "Closest passages" if answer.refused else "Retrieved passages"
         for n, p in enumerate(answer.passages, start=1):
             ch = p.chunk
-            cards.append(_card(n, ch.title, ch.source, ch.page, ch.start, ch.end, ch.id, escape(ch.text), cited=False))
+            cards.append(_card(n, ch.title, ch.source, ch.page, ch.start, ch.end, ch.id, _clean(ch.text), cited=False))
     return f"<div class='sources'><h4>{escape(heading)}</h4>{''.join(cards)}</div>"
 
 
@@ -102,7 +110,7 @@ def passages_html(retrieval: Any) -> str:
         return sources_html(None)
     cards = [
         _card(n, p.chunk.title, p.chunk.source, p.chunk.page, p.chunk.start, p.chunk.end, p.chunk.id,
-              escape(p.chunk.text), cited=False)
+              _clean(p.chunk.text), cited=False)
         for n, p in enumerate(retrieval.passages, start=1)
     ]
     return f"<div class='sources'><h4>Retrieved passages</h4>{''.join(cards)}</div>"
