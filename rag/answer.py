@@ -224,7 +224,8 @@ class Answerer:
         if self._reader is None:
             s = self.settings
             try:
-                self._reader = get_reader(s.reader, s.reader_model, s.data_dir / "models", s.llm_threads)
+                # Assembled once per machine (~/.cache), not per data dir: it is 253 MB.
+                self._reader = get_reader(s.reader, s.reader_model, None, s.llm_threads)
             except RagError:
                 self._reader = get_reader("rules")
         return self._reader

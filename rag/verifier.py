@@ -6,6 +6,7 @@ verdict has two layers:
 - **Vetoes** that are right every time: a number or a date in the claim that the
   passages do not contain, or a name that neither the passages nor their
   documents' titles mention ("Geoffrey Hinton" when the passage says Fei-Fei Li).
+  And the converse: a claim the passage states word for word is supported.
 - **A logistic model** over features a careful reader would look at, learned
   from the labelled claim–passage pairs in ``evals/datasets/verification.jsonl``
   (``python -m evals.train_verifier`` refits it; the weights live in
@@ -158,6 +159,16 @@ def missing_names(claim: str, evidence_text: str) -> list[str]:
             continue
         missing.append(name)
     return missing
+
+
+def _words_line(text: str) -> str:
+    return " " + " ".join(words(text)) + " "
+
+
+def _verbatim(claim: str, passage: str) -> bool:
+    """The claim's words occur as one contiguous run in the passage (case and punctuation aside)."""
+    core = _words_line(_core(claim))
+    return len(core.split()) >= 4 and core in _words_line(passage)
 
 
 def _core(claim: str) -> str:
@@ -321,6 +332,10 @@ class Verifier:
         vetoed = [n for n in missing if n not in asked]
         if vetoed:
             return Support(0.0, False, f"the name {vetoed[0]!r} is not in the cited passages", "")
+
+        if _verbatim(claim, joined):
+            # The passage says it word for word: supported by construction (a quote).
+            return Support(1.0, True, "", _core(claim), {"verbatim": 1.0})
 
         claim_vec = self.embedder.embed_query(claim)
         all_windows: list[str] = []

@@ -33,13 +33,26 @@ STUDY = (
 
 
 @pytest.fixture(scope="module")
-def verifier() -> Verifier:
-    settings = load_settings()
-    return Verifier(get_embedder(settings))
+def verifier(tmp_path_factory: pytest.TempPathFactory) -> Verifier:
+    """Production parts: MiniLM, the seeds' own IDF statistics, the committed parameters."""
+    from ingest import ingest
+    from rag.lexical import lexical_index
+    from rag.store import open_store
+
+    settings = load_settings(data_dir=tmp_path_factory.mktemp("verifier"))
+    ingest(None, settings, progress=False)
+    embedder = get_embedder(settings)
+    return Verifier(embedder, idf=lexical_index(open_store(settings, embedder)).idf)
 
 
-SUPPORTED = [
+VERBATIM = [
     ("verbatim", "Elon Musk recruited Karpathy in 2017 to lead computer vision at Tesla.", TESLA, ""),
+    ("verbatim-yes", "Yes, this massive neural network processes video from eight external cameras.", TESLA,
+     "Does the HydraNet process video from eight cameras?"),
+]
+# Fluent paraphrases: weighed by the model (no veto); whether each passes depends on the
+# operating point, which is chosen for precision (see BENCHMARKS.md for the recall it costs).
+PARAPHRASES = [
     ("paraphrase", "Musk hired him in 2017 to run computer vision at Tesla.", TESLA,
      "When did Karpathy join Tesla?"),
     ("paraphrase", "The HydraNet he designed turns video from eight outside cameras into a vector space of the road.",
@@ -67,10 +80,23 @@ UNSUPPORTED = [
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize(("kind", "claim", "passage", "question"), SUPPORTED, ids=[c[0] for c in SUPPORTED])
-def test_supported_claims_pass(verifier: Verifier, kind: str, claim: str, passage: str, question: str) -> None:
+@pytest.mark.parametrize(("kind", "claim", "passage", "question"), VERBATIM, ids=[c[0] for c in VERBATIM])
+def test_claims_the_passage_states_word_for_word_pass(verifier: Verifier, kind: str, claim: str, passage: str,
+                                                      question: str) -> None:
     result = verifier.check(claim, [passage], ["Karpathy"], question)
-    assert result.supported, (kind, result.score, result.reason, result.features)
+    assert result.supported and result.score == 1.0, (kind, result.features)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("kind", "claim", "passage", "question"), PARAPHRASES, ids=[c[0] for c in PARAPHRASES])
+def test_paraphrases_are_weighed_never_vetoed(verifier: Verifier, kind: str, claim: str, passage: str,
+                                              question: str) -> None:
+    result = verifier.check(claim, [passage], ["Karpathy"], question)
+    assert result.features, (kind, result.reason)  # scored by the model: no number, date or name veto
+    # And each scores above every fabrication of the same passage below.
+    for _, fabricated, other in UNSUPPORTED:
+        if other is passage:
+            assert verifier.check(fabricated, [passage], ["Karpathy"]).score < result.score, (kind, fabricated)
 
 
 @pytest.mark.integration
