@@ -238,11 +238,12 @@ class Settings(BaseSettings):
         "--dataset F` computes it from your own labelled questions and writes it to the config file.",
     )
     min_quote_relevance: float = Field(
-        default=0.52,
+        default=0.35,
         ge=0.0,
         le=1.0,
-        description="A second quote from another passage joins the first only if its relevance reaches this "
-        "(and, without a trained answerability model, the first quote must reach it too).",
+        description="Until an answerability model is trained (rag/params/answerability.json), a quote is shown "
+        "only if its relevance to the question reaches this; a second quote from another passage must "
+        "reach it too. Interim value read off the dev set (issue 12 replaces it with the learned decision).",
     )
     min_answer_relevance: float = Field(
         default=0.3,

@@ -95,9 +95,9 @@ class AnswerPolicy:
             return "nothing is indexed yet"
         model = default_model()
         early = model.meta.get("early", {}) if model is not None else {}
-        min_dense = settings.min_dense_score if settings.min_dense_score is not None else early.get("top_dense", 0.2)
+        min_dense = settings.min_dense_score if settings.min_dense_score is not None else early.get("top_dense", 0.24)
         min_coverage = (settings.min_query_coverage if settings.min_query_coverage is not None
-                        else early.get("coverage", 0.2))
+                        else early.get("coverage", 0.35))
         if retrieval.top_dense < min_dense:
             return "no passage is about this question"
         if retrieval.query_coverage < min_coverage:
