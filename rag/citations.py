@@ -57,9 +57,21 @@ class ParsedAnswer:
     said_refusal: bool  # the model itself said it could not answer
 
 
+# A model declining talks about the passages and what they lack: "The provided passages
+# don't mention his birthday", "Nothing in the passages says ...", "they give no figure".
+_ABOUT_PASSAGES = re.compile(
+    r"\b(?:the|these|those|provided|given|retrieved)\s+(?:provided\s+|given\s+|retrieved\s+)?"
+    r"(?:passages?|sources?|context|documents?|excerpts?|text)\b|\bthey\b(?=.*\b(?:passages?|sources?)\b)"
+)
+_LACK = re.compile(r"\b(not|no|nothing|none|never|neither|without)\b|n't\b")
+
+
 def is_refusal(text: str) -> bool:
+    """Whether ``text`` says the passages do not answer (rather than making a claim)."""
     low = text.lower().replace("’", "'")
-    return any(h in low for h in _REFUSAL_HINTS)
+    if any(h in low for h in _REFUSAL_HINTS):
+        return True
+    return any(_ABOUT_PASSAGES.search(s) and _LACK.search(s) for s in re.split(r"(?<=[.!?])\s+", low))
 
 
 def _normalise_markers(text: str) -> str:

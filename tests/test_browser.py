@@ -100,7 +100,8 @@ def test_the_embedded_default_answers_with_the_short_answer(browser_context, tmp
     port, server = serve(tmp_path / "data")  # the defaults: MiniLM + the Gemma reader, seeds ingested on start
     with server:
         for width, height, name in ((1400, 900, "desktop"), (390, 844, "phone")):
-            page = browser_context.new_page(viewport={"width": width, "height": height})
+            page = browser_context.new_page()
+            page.set_viewport_size({"width": width, "height": height})
             page.goto(f"http://127.0.0.1:{port}/")
             page.wait_for_selector("#question textarea", timeout=120_000)
             ask(page, "Which course did Karpathy design at Stanford?")

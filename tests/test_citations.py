@@ -72,3 +72,18 @@ def test_numbers_names_negation() -> None:
     assert "the" not in names("The car drove.")
     assert has_negation("Tesla does not use LiDAR") and has_negation("He didn't go")
     assert not has_negation("Tesla uses cameras")
+
+
+def test_the_many_ways_a_model_declines_are_recognised() -> None:
+    from rag.citations import is_refusal
+
+    for text in ("The provided passages don't mention Andrej Karpathy's birthday.",
+                 "Nothing in the provided passages mentions Karpathy's first pet.",
+                 "The passages say he left OpenAI in 2024, but they don't give the month it launched.",
+                 "The passages are about AI and contain no instructions for baking bread.",
+                 "I couldn't find that in the corpus."):
+        assert is_refusal(text), text
+    for text in ("Karpathy does not think Tesla is a car company.",
+                 "Those costs are context engineering and evals: everything around it isn't solved.",
+                 "No, he calls it a robotics company."):
+        assert not is_refusal(text), text

@@ -32,7 +32,7 @@ SWAPPED = [
     {"text": "He says Tesla has a hardware problem while Waymo has a software problem.",
      "evidence": "Tesla has a software problem and I think Waymo has a hardware problem", "fabricated": True},
 ]
-STUDY = "What does Karpathy think people should study?"
+STUDY = "Which disciplines does Karpathy recommend studying, and why?"
 TESLA = "Does Karpathy think Tesla is a car company?"
 WAYMO = "What did Karpathy say about Tesla and Waymo?"
 BIRTHDAY = "When is Andrej Karpathy's birthday?"
@@ -56,14 +56,22 @@ def _answerer(seeded: Settings, path: Path, variant: str) -> Answerer:
     return Answerer(seeded.model_copy(update={"llm": "replay", "replay_file": path, "replay_variant": variant}))
 
 
-def test_correct_paraphrased_answers_are_shown_as_answers(seeded: Settings, tmp_path: Path) -> None:
+def test_correct_answers_reach_the_user_and_verbatim_ones_as_answers(seeded: Settings, tmp_path: Path) -> None:
+    verbatim = [{"text": "Tesla, I don't think it's a car company.", "evidence": "I don't think it's a car company"}]
     path = _replay(tmp_path, "correct", [{"question": STUDY, "sentences": CORRECT},
-                                         {"question": TESLA, "sentences": YES_NO}])
+                                         {"question": TESLA, "sentences": YES_NO},
+                                         {"question": "Is Tesla a car company, according to Karpathy?",
+                                          "sentences": verbatim}])
     answerer = _answerer(seeded, path, "correct")
-    for question, expected in ((STUDY, "math, physics and computer science"), (TESLA, "robotics at scale")):
+    # A correct paraphrase is shown as the model wrote it, or replaced by the extractive answer
+    # that holds the same fact; it is never refused.
+    for question, expected in ((STUDY, "math, physics"), (TESLA, "robotics")):
         answer = answerer.ask(question)
-        assert answer.mode == "answer", (question, [s.to_dict() for s in answer.sentences])
+        assert answer.mode in ("answer", "quote"), (question, [s.to_dict() for s in answer.sentences])
         assert expected in answer.text and answer.citations
+    # What the passage says word for word is shown as the model's answer.
+    answer = answerer.ask("Is Tesla a car company, according to Karpathy?")
+    assert answer.mode == "answer" and "car company" in answer.text
 
 
 def test_fabricated_answers_are_not_shown(seeded: Settings, tmp_path: Path) -> None:
