@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .citations import REFUSAL, format_citations, is_refusal, parse_answer
+from .citations import REFUSAL, format_citations, parse_answer
 from .config import Settings
 from .embeddings import Embedder, get_embedder
 from .errors import BackendError, RagError

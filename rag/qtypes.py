@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from .text import STOPWORDS, names, numbers
+from .text import STOPWORDS, numbers
 
 __all__ = ["answer_type", "has_answer_type", "typed_spans"]
 
