@@ -262,7 +262,7 @@ class Answerer:
             yield finish(self._refusal(base, retrieval.passages, weak))
             return
         if self.strategy == "extractive":
-            policy = self._policy(standalone, retrieval.passages)
+            policy = self._policy(standalone, retrieval.passages, retrieval)
             t0 = time.perf_counter()
             answer = self._extractive(base, policy, retrieval.passages, [], "", 0)
             answer.timings["reading"] = time.perf_counter() - t0
@@ -292,7 +292,7 @@ class Answerer:
         text, _ = clean_question(question, self.settings.max_question_chars)
         retrieval = self.retriever.retrieve(text)
         early = AnswerPolicy.early_refusal(self.settings, retrieval)
-        policy = self._policy(text, retrieval.passages)
+        policy = self._policy(text, retrieval.passages, retrieval)
         candidates, signals, probability = policy.assess(retrieval)
         return {"early": early, "signals": signals, "probability": probability,
                 "answerable": early is None and policy.answerable(candidates, probability),
@@ -300,11 +300,12 @@ class Answerer:
                 "passages": [p.chunk.source for p in retrieval.passages]}
 
     # --- strategies ------------------------------------------------------------------
-    def _policy(self, question: str, passages: list[Candidate]) -> AnswerPolicy:
+    def _policy(self, question: str, passages: list[Candidate], retrieval: Retrieval | None = None) -> AnswerPolicy:
+        qvec = retrieval.vector if retrieval is not None and retrieval.query == question else None
         return AnswerPolicy(
             self.settings, self.verifier, question,
             [display_text(p.chunk.text) for p in passages], [p.chunk.title for p in passages],
-            Relevance(question, self.embedder, self.retriever.lexical.idf),
+            Relevance(question, self.embedder, self.retriever.lexical.idf, qvec=qvec),
             self.retriever.lexical.doc_freq,
         )
 
@@ -317,7 +318,7 @@ class Answerer:
         if packed.truncated:
             warnings.append("some passages were shortened or left out to fit the model's context window")
         passages = packed.passages
-        policy = self._policy(question, passages)
+        policy = self._policy(question, passages, retrieval)
         checks: list[SentenceCheck] = []
         pieces: list[str] = []
         done = 0  # drafted sentences already checked

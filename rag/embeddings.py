@@ -16,6 +16,7 @@ import math
 import os
 import re
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -181,6 +182,9 @@ class OpenAIEmbedder(Embedder):
         api_key: str | None = None,
         max_tokens: int = 512,
         timeout: float = 60.0,
+        batch_size: int = 64,
+        retries: int = 5,
+        backoff: float = 1.0,
     ) -> None:
         import openai
 
@@ -192,10 +196,14 @@ class OpenAIEmbedder(Embedder):
                     "OPENAI_API_KEY, or point RAG_EMBED_BASE_URL at a local server"
                 )
             key = "not-needed"  # local OpenAI-compatible servers ignore the key
-        self._client = openai.OpenAI(base_url=base_url, api_key=key, timeout=timeout, max_retries=1)
+        # Retries are ours (below): the client's own would hide how long we waited.
+        self._client = openai.OpenAI(base_url=base_url, api_key=key, timeout=timeout, max_retries=0)
         self._model = model
         self._base_url = base_url or "https://api.openai.com/v1"
         self._max_tokens = max_tokens
+        self._batch_size = max(1, batch_size)
+        self._retries = retries
+        self._backoff = backoff
         self._dimension: int | None = None
         self.name = f"openai:{model}"
 
@@ -215,32 +223,46 @@ class OpenAIEmbedder(Embedder):
         return math.ceil(len(_WORD.findall(text)) * 1.25)
 
     def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
-        import openai
-
         if not texts:
             return np.zeros((0, self._dimension or 0), dtype=np.float32)
-        try:
-            response = self._client.embeddings.create(model=self._model, input=list(texts))
-        except openai.AuthenticationError:
-            raise BackendError(
-                f"the embeddings server at {self._base_url} rejected the API key; "
-                "check RAG_EMBED_API_KEY or OPENAI_API_KEY"
-            ) from None
-        except openai.APITimeoutError:
-            raise BackendError(f"the embeddings server at {self._base_url} timed out") from None
-        except openai.APIConnectionError:
-            raise BackendError(
-                f"cannot reach the embeddings server at {self._base_url}; is it running?"
-            ) from None
-        except openai.APIStatusError as exc:
-            raise BackendError(
-                f"the embeddings server at {self._base_url} answered HTTP {exc.status_code}: "
-                f"{exc.message}"
-            ) from None
-        rows = sorted(response.data, key=lambda item: item.index)
-        vectors = _normalise(np.array([row.embedding for row in rows], dtype=np.float32))
+        # Servers cap inputs per request (OpenAI: 2,048; local servers far fewer).
+        parts = [self._request(list(texts[i : i + self._batch_size])) for i in range(0, len(texts), self._batch_size)]
+        vectors = _normalise(np.concatenate(parts, axis=0))
         self._dimension = vectors.shape[1]
         return vectors
+
+    def _request(self, texts: list[str]) -> np.ndarray:
+        """One embeddings call; rate limits, timeouts and 5xx are retried with exponential backoff."""
+        import httpx
+        import openai
+
+        where = f"the embeddings server at {self._base_url}"
+        for attempt in range(self._retries + 1):
+            last = attempt == self._retries
+            try:
+                response = self._client.embeddings.create(model=self._model, input=texts)
+                rows = sorted(response.data, key=lambda item: item.index)
+                if len(rows) != len(texts):
+                    raise BackendError(f"{where} returned {len(rows)} vectors for {len(texts)} texts")
+                return np.array([row.embedding for row in rows], dtype=np.float32)
+            except openai.AuthenticationError:
+                raise BackendError(f"{where} rejected the API key; check RAG_EMBED_API_KEY or OPENAI_API_KEY") from None
+            except (openai.RateLimitError, openai.APITimeoutError, openai.APIConnectionError,
+                    openai.InternalServerError, httpx.TransportError) as exc:
+                if last:
+                    if isinstance(exc, openai.RateLimitError):
+                        raise BackendError(f"{where} kept rate-limiting after {self._retries} retries") from None
+                    if isinstance(exc, openai.APITimeoutError):
+                        raise BackendError(f"{where} timed out") from None
+                    if isinstance(exc, (openai.APIConnectionError, httpx.TransportError)):
+                        raise BackendError(f"cannot reach {where}; is it running?") from None
+                    raise BackendError(f"{where} answered HTTP {exc.status_code}: {exc.message}") from None
+                time.sleep(self._backoff * 2**attempt)
+            except openai.APIStatusError as exc:
+                raise BackendError(f"{where} answered HTTP {exc.status_code}: {exc.message}") from None
+            except (ValueError, KeyError, AttributeError, TypeError) as exc:
+                raise BackendError(f"{where} sent a reply that is not an embeddings list ({exc.__class__.__name__})") from None
+        raise AssertionError("unreachable")
 
 
 class FakeEmbedder(Embedder):
@@ -290,6 +312,7 @@ def _openai(settings: Settings) -> Embedder:
         base_url=settings.embed_base_url,
         api_key=settings.embed_api_key,
         max_tokens=settings.embed_max_tokens,
+        batch_size=settings.embed_batch_size,
     )
 
 

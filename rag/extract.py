@@ -96,10 +96,14 @@ class Extract:
 class Relevance:
     """Scores how well texts answer one question, on one scale for quotes and drafts."""
 
-    def __init__(self, question: str, embedder, idf: Callable[[str], float], draft: str = "") -> None:  # noqa: ANN001
+    def __init__(
+        self, question: str, embedder, idf: Callable[[str], float], draft: str = "",  # noqa: ANN001
+        qvec: np.ndarray | None = None,
+    ) -> None:
         self.question = question
         self.embedder = embedder
-        self.qvec = embedder.embed_query(question)
+        # The retriever has usually embedded this exact question already.
+        self.qvec = embedder.embed_query(question) if qvec is None else qvec
         terms = set(content_terms(question))
         self.weights = {t: idf(t) for t in terms}
         self.total = sum(self.weights.values()) or 1.0

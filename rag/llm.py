@@ -136,8 +136,12 @@ def bundled_gguf_path() -> Path:
 class LlamaCppLLM(LLM):
     """A GGUF model run in-process by llama.cpp.
 
-    One model, one lock: llama.cpp contexts are not re-entrant, so generations
-    from concurrent callers (web users, eval threads) run one after another.
+    llama.cpp contexts are not re-entrant, so one owner thread runs the model
+    and concurrent callers (web users, eval threads) queue for it
+    (:class:`rag.worker.ModelWorker`). A caller that stops reading, or closes
+    its stream, frees the model for the next one. Token counting uses a
+    separate vocabulary-only instance, so packing a prompt never waits for
+    another user's generation.
     """
 
     def __init__(
@@ -147,7 +151,10 @@ class LlamaCppLLM(LLM):
         n_threads: int | None = None,
         seed: int = 0,
         passage_budget: int | None = 380,
+        stall_timeout: float = 30.0,
     ) -> None:
+        from .worker import ModelWorker
+
         path = Path(model_path) if model_path else bundled_gguf_path()
         self._passage_budget = passage_budget
         if not path.is_file():
@@ -156,28 +163,30 @@ class LlamaCppLLM(LLM):
         self._n_ctx = n_ctx
         self._n_threads = n_threads or os.cpu_count() or 1
         self._seed = seed
-        self._model = None
-        self._lock = threading.RLock()
+        self._worker: ModelWorker = ModelWorker(self._open, "local model", stall_timeout)
+        self._vocab = None
+        self._vocab_lock = threading.Lock()
         self.name = f"llamacpp:{path.stem}"
         self.condenses = model_path is not None  # the bundled 135M model cannot be trusted to rewrite
+        # Llama.__del__ at interpreter shutdown runs after its module globals
+        # are gone and prints a traceback; close it while they still exist.
+        atexit.register(self.close)
 
-    @property
-    def model(self):  # noqa: ANN201 - llama_cpp.Llama, imported lazily
-        with self._lock:
-            if self._model is None:
-                self._model = open_gguf(self._path, "GGUF model", n_ctx=self._n_ctx, n_threads=self._n_threads,
-                                        seed=self._seed)
-                # Llama.__del__ at interpreter shutdown runs after its module globals
-                # are gone and prints a traceback; close it while they still exist.
-                atexit.register(self.close)
-            return self._model
+    def _open(self):  # noqa: ANN202 - llama_cpp.Llama, on the owner thread
+        return open_gguf(self._path, "GGUF model", n_ctx=self._n_ctx, n_threads=self._n_threads, seed=self._seed)
 
     def close(self) -> None:
         """Free the model (it loads again on next use)."""
-        with self._lock:
-            if self._model is not None:
-                self._model.close()
-                self._model = None
+        self._worker.close()
+        with self._vocab_lock:
+            vocab, self._vocab = self._vocab, None
+        if vocab is not None:
+            vocab.close()
+
+    @property
+    def worker(self):  # noqa: ANN201 - rag.worker.ModelWorker
+        """The model's owner thread and queue (for stats and tests)."""
+        return self._worker
 
     @property
     def context_window(self) -> int:
@@ -191,8 +200,10 @@ class LlamaCppLLM(LLM):
         return self._passage_budget
 
     def count_tokens(self, text: str) -> int:
-        with self._lock:
-            return len(self.model.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+        with self._vocab_lock:  # held for one call, never across a yield
+            if self._vocab is None:
+                self._vocab = open_gguf(self._path, "GGUF model", vocab_only=True)
+            return len(self._vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def stream(
         self,
@@ -202,8 +213,7 @@ class LlamaCppLLM(LLM):
         temperature: float = 0.0,
         stop: Sequence[str] | None = None,
     ) -> Iterator[str]:
-        with self._lock:
-            model = self.model
+        def generate(model) -> Iterator[str]:  # noqa: ANN001 - runs on the owner thread
             # Reusing the cached prompt prefix would save ~0.5 s, but it changes
             # the floating-point batching and so, at times, the greedy output:
             # the same question must get the same draft whatever ran before.
@@ -228,6 +238,8 @@ class LlamaCppLLM(LLM):
                     f"the prompt does not fit the local model's context ({self._n_ctx} tokens): {exc}; "
                     "lower RAG_TOP_K or raise RAG_LLM_CONTEXT_WINDOW"
                 ) from None
+
+        return self._worker.stream(generate)
 
 
 class OpenAILLM(LLM):
@@ -278,9 +290,11 @@ class OpenAILLM(LLM):
         temperature: float = 0.0,
         stop: Sequence[str] | None = None,
     ) -> Iterator[str]:
+        import httpx
         import openai
 
         where = f"the LLM server at {self._base_url}"
+        started = False  # once the answer has begun, a lost connection is a dropped stream
         try:
             response = self._client.chat.completions.create(
                 model=self._model,
@@ -296,6 +310,7 @@ class OpenAILLM(LLM):
                     continue
                 piece = chunk.choices[0].delta.content
                 if piece:
+                    started = True
                     yield piece
         except openai.AuthenticationError:
             raise BackendError(
@@ -305,7 +320,9 @@ class OpenAILLM(LLM):
             raise BackendError(
                 f"{where} did not answer within {self._timeout:g}s; raise RAG_LLM_TIMEOUT or check the server"
             ) from None
-        except openai.APIConnectionError:
+        except (openai.APIConnectionError, httpx.TransportError) as exc:
+            if started:
+                raise BackendError(f"{where} broke off the answer ({exc.__class__.__name__}); try again") from None
             raise BackendError(f"cannot reach {where}; is it running and is RAG_LLM_BASE_URL right?") from None
         except openai.NotFoundError:
             raise BackendError(f"{where} has no model {self._model!r}; check RAG_LLM_MODEL") from None
@@ -319,6 +336,9 @@ class OpenAILLM(LLM):
             raise BackendError(f"{where} refused the request: {exc.message}") from None
         except openai.APIStatusError as exc:
             raise BackendError(f"{where} answered HTTP {exc.status_code}: {exc.message}") from None
+        except (openai.APIError, httpx.HTTPError) as exc:
+            # Anything else the SDK or its transport raises mid-stream.
+            raise BackendError(f"{where} broke off the answer ({exc.__class__.__name__}); try again") from None
         except (ValueError, KeyError, AttributeError, TypeError) as exc:
             raise BackendError(f"{where} sent a reply that is not a chat completion ({exc.__class__.__name__})") from None
 

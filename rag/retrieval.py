@@ -61,6 +61,7 @@ class Retrieval:
     candidates: list[Candidate]
     timings: dict[str, float] = field(default_factory=dict)
     query_coverage: float = 0.0  # IDF share of the query's terms found in the passages
+    vector: np.ndarray | None = field(default=None, repr=False)  # the query's embedding, reused downstream
 
     @property
     def top_dense(self) -> float:
@@ -206,6 +207,7 @@ class Retriever:
             candidates=ordered,
             timings=timings,
             query_coverage=query_coverage(query, passages, lexical),
+            vector=vector,
         )
 
 
