@@ -256,11 +256,13 @@ def ingest(
         report.chunks_deleted += len(ids)
         report.removed += 1
 
+    report.seconds = time.perf_counter() - started
+    # A verifiable revision (and, after --rebuild, the switch to the new
+    # collection) only now that every document is written.
+    store.finish(report.summary())
     # The BM25 index is derived from the store; bring it to the new revision now
     # so the first question after an ingest does not pay for the rebuild.
     lexical_index(store)
-    report.seconds = time.perf_counter() - started
-    store.mark_ingested(report.summary())
     return report
 
 

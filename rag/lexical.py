@@ -1,9 +1,17 @@
 """BM25 over the chunks in the store, persisted in the data dir.
 
-The index is derived data: it is rebuilt from the store whenever the store's
-revision (a token that changes with every write) differs from the one the index
-was built from, so it can never drift out of step with the vectors, even after
-a crashed ingest.
+The index is derived data, and a stale one must be impossible, not merely
+unlikely: new documents missing from BM25 (60 % of the fused score) are
+invisible. So the index records the chunk ids it holds, and it is saved to
+disk only when they provably are the store's complete contents:
+
+- an ingest sets the store revision to ``writing:…`` before its first write
+  and to ``ids:<digest of every chunk id>`` when it is done
+  (:meth:`rag.store.ChunkStore.finish`);
+- an index built from the store is persisted only when the digest of the ids
+  it read equals that revision. One built during an ingest (a half-written
+  store) serves from memory, briefly, and is never saved; the ingest's own
+  final build, or the first query after it, makes the complete one.
 """
 
 from __future__ import annotations
@@ -12,12 +20,13 @@ import json
 import logging
 import shutil
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .store import ChunkStore
+from .store import ChunkStore, ids_digest
 from .text import content_terms
 
 __all__ = ["LexicalIndex", "index_text", "lexical_index", "tokenize"]
@@ -58,6 +67,9 @@ class LexicalIndex:
     revision: str
     _bm25: object | None
     doc_freq: dict[str, int]
+    # Built from a store that was being written: served from memory, never saved.
+    provisional: bool = False
+    built_at: float = 0.0
 
     @property
     def size(self) -> int:
@@ -140,30 +152,56 @@ class LexicalIndex:
 
 _cache: dict[str, LexicalIndex] = {}
 _lock = threading.Lock()
+_PROVISIONAL_SECONDS = 5.0  # how long an index of a store being written is reused
 
 
 def _folder(store: ChunkStore) -> Path:
     s = store.settings
     where = f"{s.chroma_host}-{s.chroma_port}" if s.chroma_host else "local"
-    return s.data_dir / "lexical" / f"{where}-{s.collection}"
+    # Keyed by the physical collection: a rebuild's new collection gets its own index.
+    return s.data_dir / "lexical" / f"{where}-{store.physical}"
+
+
+def verified(index: LexicalIndex, revision: str) -> bool:
+    """True when ``index`` holds exactly the chunks of a store at ``revision``."""
+    value = revision.split(":", 1)[1] if ":" in revision else revision
+    return value.startswith("ids:") and index.revision == revision and ids_digest(index.ids) == value
 
 
 def lexical_index(store: ChunkStore) -> LexicalIndex:
-    """The BM25 index matching the store's current revision, loading or rebuilding it."""
+    """The BM25 index of the store's current contents, loading or rebuilding it."""
     revision = store.revision
+    value = revision.split(":", 1)[1] if ":" in revision else revision
     folder = _folder(store)
     key = str(folder)
     with _lock:
         cached = _cache.get(key)
         if cached is not None and cached.revision == revision:
-            return cached
+            if not cached.provisional:
+                return cached
+            # A store being written: rebuild at most every few seconds, or
+            # when the chunk count shows it changed.
+            if time.monotonic() - cached.built_at < _PROVISIONAL_SECONDS or store.count() == cached.size:
+                return cached
         index = LexicalIndex.load(folder)
-        if index is None or index.revision != revision:
-            records = [
-                (cid, str(meta.get("title", "")), text or "")
-                for cid, text, meta in store.iter_records(include_documents=True)
-            ]
-            index = LexicalIndex.build(records, revision)
+        if index is not None and (verified(index, revision) or (
+                index.revision == revision and not value.startswith(("ids:", "writing:")))):
+            _cache[key] = index
+            return index
+        records = [
+            (cid, str(meta.get("title", "")), text or "")
+            for cid, text, meta in store.iter_records(include_documents=True)
+        ]
+        index = LexicalIndex.build(records, revision)
+        index.built_at = time.monotonic()
+        if value.startswith("ids:"):
+            complete = verified(index, revision)
+        else:
+            # Stores from before verifiable revisions: trust a revision that
+            # did not change while the records were read, unless mid-write.
+            complete = not value.startswith("writing:") and store.revision == revision
+        index.provisional = not complete
+        if complete:
             try:
                 index.save(folder)
             except OSError as exc:  # a read-only data dir still answers, from memory

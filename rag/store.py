@@ -4,17 +4,38 @@ The collection itself is the source of truth for what has been ingested: every
 chunk carries its document's hash and chunk count, so ingest can tell a
 complete document from one a crash left half-written without a second
 manifest that could drift out of step with the vectors.
+
+Several processes may share one Chroma server (replicas of ``rag serve``, an
+ingest running beside them), so the bookkeeping is built for it:
+
+- **Bookkeeping records, one per key.** Chroma's collection metadata can only
+  be replaced whole, so two writers would lose each other's keys. The
+  embedder, revision and last ingest live instead as records of a small
+  companion collection ``<name>.state``; each write upserts only its own keys.
+- **An alias for rebuilds.** ``<name>`` is a logical name; the state record
+  ``active`` names the physical collection behind it. ``rag ingest --rebuild``
+  fills a new physical collection and switches ``active`` once it is
+  complete; readers notice on their next query and reopen, so they never see
+  an empty or half-built store. The old collection is then dropped.
+- **A revision that says when the chunks are complete.** Before its first
+  write an ingest sets the revision to ``writing:…``; when it finishes it sets
+  ``ids:<digest of every chunk id>``. Derived indexes (BM25) are persisted
+  only under a revision they can verify (see :mod:`rag.lexical`).
+- **Every Chroma or transport error becomes a** :class:`StoreError`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
+import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -23,11 +44,12 @@ from .documents import Chunk
 from .embeddings import Embedder
 from .errors import EmbedderMismatchError, StoreError
 
-__all__ = ["ChunkStore", "DocState", "StoreInfo", "open_store"]
+__all__ = ["ChunkStore", "DocState", "StoreInfo", "open_store", "ids_digest"]
 
 log = logging.getLogger(__name__)
 
 _PAGE = 5000  # rows per get() page, to keep server responses bounded
+T = TypeVar("T")
 
 
 @dataclass
@@ -82,38 +104,155 @@ def _client(settings: Settings) -> Any:
         ) from None
 
 
-class ChunkStore:
-    """One Chroma collection of chunks plus the embedder identity it was built with."""
+def ids_digest(ids: Sequence[str]) -> str:
+    """The revision of a store holding exactly these chunk ids (ids are content-derived)."""
+    digest = hashlib.sha256("\n".join(sorted(ids)).encode("utf-8")).hexdigest()[:24]
+    return f"ids:{digest}"
 
-    def __init__(self, settings: Settings, collection: Any, client: Any) -> None:
+
+def _not_found(exc: Exception) -> bool:
+    from chromadb.errors import NotFoundError
+
+    return isinstance(exc, NotFoundError) or "does not exist" in str(exc).lower()
+
+
+def _physical_names(name: str) -> re.Pattern[str]:
+    return re.compile(rf"^{re.escape(name)}(-g[0-9a-f]{{8}})?$")
+
+
+class _State:
+    """The ``<name>.state`` companion collection: one record per bookkeeping key.
+
+    Values are JSON; keys of one physical collection are prefixed with its name.
+    """
+
+    def __init__(self, client: Any, name: str) -> None:
+        self._collection = client.get_or_create_collection(f"{name}.state", embedding_function=None)
+
+    def read(self) -> dict[str, Any]:
+        got = self._collection.get(include=["documents"])
+        out: dict[str, Any] = {}
+        for key, doc in zip(got["ids"], got["documents"] or []):
+            try:
+                out[key] = json.loads(doc) if doc else None
+            except ValueError:
+                continue
+        return out
+
+    def write(self, values: dict[str, Any]) -> None:
+        values = {k: v for k, v in values.items() if v is not None}
+        if not values:
+            return
+        keys = list(values)
+        self._collection.upsert(
+            ids=keys,
+            documents=[json.dumps(values[k]) for k in keys],
+            # Chroma wants a vector per record; these records are looked up by id only.
+            embeddings=np.ones((len(keys), 1), dtype=np.float32),
+        )
+
+
+class ChunkStore:
+    """One logical collection of chunks plus the embedder identity it was built with."""
+
+    def __init__(self, settings: Settings, client: Any, state: _State, physical: str, collection: Any,
+                 *, pending: bool = False) -> None:
         self.settings = settings
-        self._collection = collection
         self._client = client
+        self._state = state
+        self._physical = physical
+        self._collection = collection
+        # A rebuild writes into a collection that goes live only at finish().
+        self._pending = pending
         self._touched = False
+        self._meta_cache: dict[str, Any] | None = None
+
+    @property
+    def physical(self) -> str:
+        """The Chroma collection behind the logical name right now."""
+        return self._physical
+
+    # --- errors and the alias ---------------------------------------------------
+    def _call(self, what: str, fn: Callable[[], T]) -> T:
+        """Run one Chroma call; reopen once if the collection was switched under us."""
+        for attempt in (0, 1):
+            try:
+                return fn()
+            except StoreError:
+                raise
+            except Exception as exc:  # chromadb and httpx raise many unrelated types
+                if attempt == 0 and not self._pending and _not_found(exc) and self._reopen():
+                    continue
+                raise StoreError(
+                    f"the vector store at {self.settings.store_location} failed to {what}: "
+                    f"{str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__}. "
+                    "Is the Chroma server up (RAG_CHROMA_HOST/RAG_CHROMA_PORT)?"
+                ) from None
+        raise AssertionError("unreachable")
+
+    def _read_state(self) -> dict[str, Any]:
+        try:
+            state = self._state.read()
+        except Exception as exc:  # noqa: BLE001 - unreachable server: keep the last known state
+            log.debug("cannot read the store state: %s", exc)
+            return self._meta_cache or {}
+        self._meta_cache = state
+        return state
+
+    def _reopen(self, state: dict[str, Any] | None = None) -> bool:
+        """Follow the ``active`` pointer; True if it moved to another collection."""
+        state = self._read_state() if state is None else state
+        active = state.get("active")
+        if not active or active == self._physical:
+            return False
+        try:
+            collection = self._client.get_collection(active, embedding_function=None)
+        except Exception as exc:  # noqa: BLE001 - keep serving from the old one
+            log.warning("cannot open collection %s: %s", active, exc)
+            return False
+        log.info("the store moved from %s to %s (a rebuild finished)", self._physical, active)
+        self._physical, self._collection = active, collection
+        return True
 
     @property
     def revision(self) -> str:
         """Token that changes whenever the chunks change; derived indexes key on it.
 
-        Read fresh from the store, so a server process sees another process's ingest.
+        Read fresh from the store, so a server process sees another process's
+        ingest, and follows a finished rebuild to its new collection.
         """
+        state = self._read_state()
+        if not self._pending:
+            self._reopen(state)
+        value = self._own(state).get("revision")
+        if value is None:  # a store from before the state records
+            value = self._collection_metadata().get("revision", "initial")
+        return f"{self._physical}:{value}"
+
+    def _own(self, state: dict[str, Any]) -> dict[str, Any]:
+        prefix = f"{self._physical}/"
+        return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+
+    def _collection_metadata(self) -> dict[str, Any]:
         try:
-            meta = self._client.get_collection(self.settings.collection).metadata or {}
-        except Exception:  # dropped or unreachable: fall back to what we know
-            meta = self.metadata
-        return str(meta.get("revision", "initial"))
+            return dict(self._collection.metadata or {})
+        except Exception:  # noqa: BLE001
+            return {}
 
     def _touch(self) -> None:
         # Set *before* the first write, so even an ingest that dies half way
-        # leaves a revision no derived index was built from.
+        # leaves a revision no derived index will be saved under.
         if not self._touched:
-            self._update_metadata(revision=uuid.uuid4().hex)
+            self._update_metadata(revision=f"writing:{uuid.uuid4().hex}")
             self._touched = True
 
     # --- identity -------------------------------------------------------------
     @property
     def metadata(self) -> dict[str, Any]:
-        return dict(self._collection.metadata or {})
+        """Bookkeeping of this collection: embedder, dimension, revision, last ingest."""
+        meta = self._collection_metadata()  # stores from before the state records kept it here
+        meta.update(self._own(self._read_state()))
+        return meta
 
     def check_embedder(self, name: str, dimension: int | None = None) -> None:
         """Refuse to mix vectors from two embedders in one collection.
@@ -135,20 +274,21 @@ class ChunkStore:
             )
 
     def _update_metadata(self, **values: Any) -> None:
-        meta = self.metadata
-        meta.update({k: v for k, v in values.items() if v is not None})
-        self._collection.modify(metadata=meta)
+        """Write only these keys: concurrent writers of other keys are not overwritten."""
+        prefixed = {f"{self._physical}/{k}": v for k, v in values.items() if v is not None}
+        self._call("update its bookkeeping", lambda: self._state.write(prefixed))
+        self._meta_cache = None
 
     # --- reading ----------------------------------------------------------------
     def count(self) -> int:
-        return int(self._collection.count())
+        return int(self._call("count chunks", self._collection.count))
 
     def iter_records(self, include_documents: bool = False) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
         """Every ``(id, text, metadata)`` in the collection, fetched page by page."""
         include = ["metadatas", "documents"] if include_documents else ["metadatas"]
         offset = 0
         while True:
-            page = self._collection.get(include=include, limit=_PAGE, offset=offset)
+            page = self._call("list chunks", lambda: self._collection.get(include=include, limit=_PAGE, offset=offset))
             ids = page["ids"]
             if not ids:
                 return
@@ -158,6 +298,17 @@ class ChunkStore:
             if len(ids) < _PAGE:
                 return
             offset += len(ids)
+
+    def all_ids(self) -> list[str]:
+        """Every chunk id, page by page."""
+        ids: list[str] = []
+        offset = 0
+        while True:
+            page = self._call("list chunks", lambda: self._collection.get(include=[], limit=_PAGE, offset=offset))
+            ids.extend(page["ids"])
+            if len(page["ids"]) < _PAGE:
+                return ids
+            offset += len(page["ids"])
 
     def doc_states(self) -> dict[str, DocState]:
         """Per source: its chunk ids, the document hashes seen, the expected count."""
@@ -174,24 +325,31 @@ class ChunkStore:
         """Chunks by id, in the order asked (unknown ids are left out)."""
         if not ids:
             return []
-        got = self._collection.get(ids=list(ids), include=["metadatas", "documents"])
+        got = self._call("read chunks",
+                         lambda: self._collection.get(ids=list(ids), include=["metadatas", "documents"]))
         by_id = {
             cid: Chunk.from_record(cid, text or "", dict(meta or {}))
             for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])
         }
         return [by_id[cid] for cid in ids if cid in by_id]
 
+    def document_chunks(self, source: str) -> list[Chunk]:
+        """Every chunk of one document, in order (the document viewer reads these, not the file)."""
+        got = self._call("read a document", lambda: self._collection.get(
+            where={"source": source}, include=["metadatas", "documents"]))
+        chunks = [Chunk.from_record(cid, text or "", dict(meta or {}))
+                  for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"])]
+        return sorted(chunks, key=lambda c: (c.start, c.index))
+
     def query(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
         """The ``k`` nearest chunks to ``vector`` with cosine similarity, best first."""
         if k <= 0:
             return []
         self._check_dimension(int(np.asarray(vector).shape[-1]))
+        embedding = [np.asarray(vector, dtype=np.float32).tolist()]
         # Chroma returns fewer hits when it holds fewer than k; no count() round trip.
-        res = self._collection.query(
-            query_embeddings=[np.asarray(vector, dtype=np.float32).tolist()],
-            n_results=k,
-            include=["metadatas", "documents", "distances"],
-        )
+        res = self._call("search", lambda: self._collection.query(
+            query_embeddings=embedding, n_results=k, include=["metadatas", "documents", "distances"]))
         out = []
         for cid, text, meta, dist in zip(
             res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0]
@@ -220,15 +378,15 @@ class ChunkStore:
         if len(vectors):
             self._check_dimension(int(np.asarray(vectors).shape[1]))
         self._touch()
-        step = max(1, min(int(self._client.get_max_batch_size()), 4096))
+        step = max(1, min(int(self._call("ask its batch size", self._client.get_max_batch_size)), 4096))
         for i in range(0, len(chunks), step):
             part = chunks[i : i + step]
-            self._collection.upsert(
+            self._call("write chunks", lambda: self._collection.upsert(
                 ids=[c.id for c in part],
                 embeddings=np.asarray(vectors[i : i + step], dtype=np.float32),
                 documents=[c.text for c in part],
                 metadatas=[c.metadata() for c in part],
-            )
+            ))
 
     def delete(self, ids: Sequence[str]) -> None:
         if not ids:
@@ -236,10 +394,12 @@ class ChunkStore:
         self._touch()
         step = 4096
         for i in range(0, len(ids), step):
-            self._collection.delete(ids=list(ids[i : i + step]))
+            part = list(ids[i : i + step])
+            self._call("delete chunks", lambda: self._collection.delete(ids=part))
 
     def _check_dimension(self, dimension: int) -> None:
-        meta = self.metadata
+        meta = self._collection_metadata()
+        meta.update(self._own(self._meta_cache if self._meta_cache is not None else self._read_state()))
         stored = meta.get("dimension")
         if stored is not None and int(stored) != dimension:
             raise EmbedderMismatchError(
@@ -253,22 +413,46 @@ class ChunkStore:
         if "embedder" not in self.metadata:
             self._update_metadata(embedder=name, dimension=dimension)
 
-    def mark_ingested(self, summary: str) -> None:
+    def finish(self, summary: str) -> str:
+        """End an ingest: a verifiable revision, the summary, and (after a rebuild) the switch.
+
+        Returns the new revision.
+        """
+        revision = ids_digest(self.all_ids())
         self._update_metadata(
+            revision=revision,
             last_ingest=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             last_summary=summary,
         )
+        if self._pending:
+            self._activate()
+        return f"{self._physical}:{revision}"
+
+    def mark_ingested(self, summary: str) -> None:  # kept for callers of the old name
+        self.finish(summary)
+
+    def _activate(self) -> None:
+        """Point the logical name at this (rebuilt) collection, then drop the others."""
+        name = self.settings.collection
+        self._call("switch to the rebuilt collection", lambda: self._state.write({"active": self._physical}))
+        self._pending = False
+        pattern = _physical_names(name)
+        try:
+            names = [c if isinstance(c, str) else c.name for c in self._client.list_collections()]
+        except Exception as exc:  # noqa: BLE001 - the old ones linger; harmless
+            log.warning("cannot list collections to drop the old ones: %s", exc)
+            return
+        for old in names:
+            if pattern.match(old) and old != self._physical:
+                try:
+                    self._client.delete_collection(old)
+                except Exception as exc:  # noqa: BLE001 - another process dropped it first
+                    log.debug("cannot drop %s: %s", old, exc)
 
 
-def _get_collection(client: Any, name: str, create: bool) -> Any | None:
-    from chromadb.errors import NotFoundError
-
-    try:
-        return client.get_collection(name, embedding_function=None)
-    except (NotFoundError, ValueError):
-        if not create:
-            return None
-    return client.create_collection(
+def _create(client: Any, name: str) -> Any:
+    # get_or_create: two processes starting on an empty server both succeed.
+    return client.get_or_create_collection(
         name,
         embedding_function=None,
         configuration={"hnsw": {"space": "cosine"}},
@@ -287,29 +471,37 @@ def open_store(
 
     ``create`` makes an empty collection when there is none (ingest does);
     readers get a :class:`StoreError` telling them to ingest first. ``rebuild``
-    drops the collection and starts over. With an ``embedder`` the collection's
-    recorded embedder must match it.
+    starts a new, empty collection that replaces the current one when the
+    ingest finishes (:meth:`ChunkStore.finish`). With an ``embedder`` the
+    collection's recorded embedder must match it.
     """
+    from chromadb.errors import NotFoundError
+
     client = _client(settings)
-    if rebuild:
-        try:
-            client.delete_collection(settings.collection)
-        except Exception:  # absent already: nothing to drop
-            log.debug("no collection %s to drop", settings.collection)
+    name = settings.collection
     try:
-        collection = _get_collection(client, settings.collection, create or rebuild)
+        state = _State(client, name)
+        active = state.read().get("active") or name
+        if rebuild:
+            physical = f"{name}-g{uuid.uuid4().hex[:8]}"
+            return ChunkStore(settings, client, state, physical, _create(client, physical), pending=True)
+        try:
+            collection = client.get_collection(active, embedding_function=None)
+        except (NotFoundError, ValueError):
+            if not create:
+                raise StoreError(
+                    f"no corpus is indexed at {settings.store_location}; run `rag ingest` first"
+                ) from None
+            collection = _create(client, active)
+            state.write({"active": active})
     except StoreError:
         raise
     except Exception as exc:
         raise StoreError(
-            f"cannot open collection {settings.collection!r} at {settings.store_location}: {exc}. "
+            f"cannot open collection {name!r} at {settings.store_location}: {exc}. "
             "If the store is corrupted, move RAG_DATA_DIR aside and run `rag ingest`"
         ) from None
-    if collection is None:
-        raise StoreError(
-            f"no corpus is indexed at {settings.store_location}; run `rag ingest` first"
-        )
-    store = ChunkStore(settings, collection, client)
+    store = ChunkStore(settings, client, state, active, collection)
     if embedder is not None:
         store.check_embedder(embedder.name)
     return store
