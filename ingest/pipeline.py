@@ -1,5 +1,14 @@
 """Sync files on disk into the vector store, incrementally and crash-safely.
 
+Documents are keyed by a path relative to the folder they were ingested from,
+under a source label (by default that folder's name): ``seeds/karpathy.md``.
+The same corpus mounted at another path, on another host, maps to the same
+keys, and nothing downstream reads local files by these keys.
+
+Files are read one at a time (hashed first, loaded only when changed), so
+memory stays bounded by the largest file and one embedding batch, not by the
+corpus.
+
 A document is rewritten only when its content (or the chunking rules) changed.
 New chunks are upserted under stable ids *before* the stale ones are deleted,
 and the store counts a document as present only when all of its chunks carry
@@ -28,7 +37,7 @@ from rag.store import ChunkStore, DocState, open_store
 from .chunking import Chunker
 from .loaders import SUPPORTED_SUFFIXES, load_document
 
-__all__ = ["IngestReport", "ingest", "make_chunker", "scan_paths"]
+__all__ = ["IngestReport", "ingest", "make_chunker", "scan_paths", "source_key"]
 
 log = logging.getLogger(__name__)
 
@@ -75,21 +84,39 @@ def _is_hidden(name: str) -> bool:
     return name.startswith(".")
 
 
-def scan_paths(paths: Sequence[Path]) -> tuple[list[Path], list[Path], list[str]]:
+@dataclass(frozen=True)
+class Target:
+    """A folder or file named on the command line, and the label its documents are keyed under."""
+
+    root: Path  # the folder keys are relative to
+    label: str
+    folder: bool  # a folder: documents gone from it are removed from the store
+
+
+def source_key(file: Path, target: Target) -> str:
+    """``label/relative/path`` of ``file``: the same on every host that mounts the corpus."""
+    return f"{target.label}/{file.relative_to(target.root).as_posix()}"
+
+
+def scan_paths(
+    paths: Sequence[Path], label: str | None = None
+) -> tuple[list[tuple[Path, Target]], list[Target], list[str]]:
     """Expand folders into supported files.
 
-    Returns ``(files, folders, ignored)``: the files to ingest, the folders whose
-    vanished files should be removed from the store, and files skipped for type.
+    Returns ``(files, folders, ignored)``: each file with the target it came
+    from, the folder targets whose vanished files should be removed from the
+    store, and files skipped for type.
     """
-    files: list[Path] = []
-    folders: list[Path] = []
+    files: list[tuple[Path, Target]] = []
+    folders: list[Target] = []
     ignored: list[str] = []
     for raw in paths:
         path = Path(os.path.abspath(raw))
         if not path.exists():
             raise IngestError(f"{raw} does not exist; check the path and try again")
         if path.is_dir():
-            folders.append(path)
+            target = Target(path, label or path.name or "root", True)
+            folders.append(target)
             # followlinks=False: a symlink loop cannot send the walk round forever.
             for root, dirs, names in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not _is_hidden(d))
@@ -97,19 +124,33 @@ def scan_paths(paths: Sequence[Path]) -> tuple[list[Path], list[Path], list[str]
                     if _is_hidden(name):
                         continue
                     file = Path(root) / name
-                    (files if file.suffix.lower() in SUPPORTED_SUFFIXES else ignored).append(file)
+                    if file.suffix.lower() in SUPPORTED_SUFFIXES:
+                        files.append((file, target))
+                    else:
+                        ignored.append(str(file))
         elif path.suffix.lower() in SUPPORTED_SUFFIXES:
-            files.append(path)
+            files.append((path, Target(path.parent, label or path.parent.name or "root", False)))
         else:
             raise IngestError(
                 f"{raw}: unsupported file type; supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"
             )
-    unique = list(dict.fromkeys(files))
-    return unique, folders, [str(p) for p in ignored]
+    unique = list({source_key(f, t): (f, t) for f, t in files}.values())
+    return unique, folders, ignored
 
 
-def _under(source: str, folder: Path) -> bool:
-    return source.startswith(str(folder).rstrip(os.sep) + os.sep)
+def _under(source: str, target: Target) -> bool:
+    if source.startswith(target.label + "/"):
+        return True
+    # Stores from before relative keys held absolute paths.
+    return source.startswith(str(target.root).rstrip(os.sep) + os.sep)
+
+
+def _file_digest(file: Path) -> str:
+    digest = hashlib.sha256()
+    with file.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _progress(total: int, desc: str, unit: str, enabled: bool):  # noqa: ANN202 - tqdm type
@@ -173,12 +214,15 @@ def ingest(
     progress: bool = True,
     warn: Warn | None = None,
     embedder: Embedder | None = None,
+    label: str | None = None,
 ) -> IngestReport:
     """Bring the store in line with ``paths`` (default: the seeds folder).
 
     Unchanged files are skipped, changed ones re-chunked and replaced, and files
     gone from an ingested folder removed. Unreadable files are reported through
-    ``warn`` and skipped. ``rebuild`` empties the collection first.
+    ``warn`` and skipped. ``rebuild`` builds a fresh collection that replaces
+    the current one when complete. ``label`` overrides the source label
+    (default: the folder's name).
     """
     from rag.config import load_settings
 
@@ -186,7 +230,7 @@ def ingest(
     warn = warn or log.warning
     started = time.perf_counter()
     targets = [Path(p) for p in (paths or [settings.seeds_dir])]
-    files, folders, ignored = scan_paths(targets)
+    files, folders, ignored = scan_paths(targets, label)
     embedder = embedder or get_embedder(settings)
     chunker = make_chunker(settings, embedder)
     store = open_store(settings, None if rebuild else embedder, create=True, rebuild=rebuild)
@@ -195,9 +239,9 @@ def ingest(
 
     seen: set[str] = set()
     unusable: list[str] = []  # files that could not be read: their old chunks go too
-    todo: list[tuple[Path, str, bytes, str]] = []
-    for file in files:
-        source = str(file)
+    todo: list[tuple[Path, str, str]] = []  # (file, source key, content digest): no contents kept
+    for file, target in files:
+        source = source_key(file, target)
         seen.add(source)
         try:
             size_mb = file.stat().st_size / 1e6
@@ -207,19 +251,18 @@ def ingest(
                 warn(f"skipped {source}: {reason}")
                 unusable.append(source)
                 continue
-            data = file.read_bytes()
+            digest = _file_digest(file)
         except OSError as exc:  # unreadable, or gone since the scan
             report.failed.append((source, f"cannot read ({exc.strerror or exc})"))
             warn(f"skipped {source}: cannot read ({exc.strerror or exc})")
             unusable.append(source)
             continue
-        digest = hashlib.sha256(data).hexdigest()
         state = states.get(source)
         probe = Document(source=source, title="", text="", content_hash=digest)
         if state is not None and state.complete and state.doc_hash == chunker.doc_hash(probe):
             report.unchanged += 1
             continue
-        todo.append((file, source, data, digest))
+        todo.append((file, source, digest))
 
     # Files that failed to load or vanished from an ingested folder must not
     # keep answering questions with text that is no longer there.
@@ -229,9 +272,19 @@ def ingest(
     bar = _progress(0, "embedding", "chunk", progress)
     writer = _Writer(store, embedder, states, settings.embed_batch_size, report, bar)
     try:
-        for file, source, data, _digest in _iter_progress(todo, progress):
+        for file, source, digest in _iter_progress(todo, progress):
             try:
+                data = file.read_bytes()
+                if hashlib.sha256(data).hexdigest() != digest:
+                    raise DocumentError(source, "changed while being indexed; run `rag ingest` again")
                 document = load_document(file, source=source, data=data)
+                del data
+            except OSError as exc:  # gone since it was hashed
+                report.failed.append((source, f"cannot read ({exc.strerror or exc})"))
+                warn(f"skipped {source}: cannot read ({exc.strerror or exc})")
+                if source in states:
+                    gone.append(source)
+                continue
             except DocumentError as exc:
                 report.failed.append((source, exc.reason))
                 warn(f"skipped {source}: {exc.reason}")

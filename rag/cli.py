@@ -61,7 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", parents=[common], help="index documents into the store")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: seeds/)")
-    p.add_argument("--rebuild", action="store_true", help="drop the store and index from scratch")
+    p.add_argument("--rebuild", action="store_true",
+                   help="index from scratch into a new collection that replaces the current one when complete")
+    p.add_argument("--label", metavar="NAME",
+                   help="source label documents are keyed under (default: the folder's name), e.g. seeds/intro.md")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.set_defaults(func=_cmd_ingest)
 
@@ -137,6 +140,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         rebuild=args.rebuild,
         progress=not args.no_progress and sys.stderr.isatty(),
         warn=_warn,
+        label=args.label,
     )
     print(report.summary())
     return 0

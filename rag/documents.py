@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Document", "Chunk", "chunk_id"]
+__all__ = ["Document", "Chunk", "chunk_id", "assemble"]
 
 
 @dataclass(frozen=True)
@@ -95,3 +95,31 @@ class Chunk:
             page_end=int(meta["page_end"]) if "page_end" in meta else None,
             extra={k: v for k, v in meta.items() if k not in known},
         )
+
+
+def assemble(chunks: list[Chunk]) -> tuple[str, dict[str, tuple[int, int]]]:
+    """A document's text rebuilt from its stored chunks, and where each chunk sits in it.
+
+    Chunks overlap and record their offsets in the original text, so laying
+    them out by offset restores it; what lies between two chunks (whitespace
+    the chunker dropped) becomes a paragraph break. The viewer shows this
+    instead of reading the file, which a replica may not have and which may
+    have changed since it was indexed.
+    """
+    text = ""
+    end_orig = 0  # offset in the original text that len(text) corresponds to
+    where: dict[str, tuple[int, int]] = {}
+    for chunk in sorted(chunks, key=lambda c: (c.start, c.index)):
+        if chunk.start >= end_orig:
+            if text:
+                text += "\n\n" if chunk.start - end_orig > 1 else "\n" * (chunk.start - end_orig)
+            begin = len(text)
+            text += chunk.text
+        else:
+            # Overlaps what is already laid out: append only the new tail.
+            overlap = end_orig - chunk.start
+            begin = len(text) - overlap
+            text += chunk.text[overlap:]
+        where[chunk.id] = (begin, begin + len(chunk.text))
+        end_orig = max(end_orig, chunk.start + len(chunk.text))
+    return text, where

@@ -57,7 +57,7 @@ def test_modified_file_replaces_its_chunks(settings: Settings, corpus: Path) -> 
     target.write_text("A completely new text about zebras and their stripes.\n", encoding="utf-8")
     report, _ = quiet(settings, [corpus])
     assert (report.updated, report.unchanged) == (1, 4)
-    texts = [text for src, text in snapshot(settings).values() if src == str(target)]
+    texts = [text for src, text in snapshot(settings).values() if src == f"corpus/{target.name}"]
     assert texts == ["A completely new text about zebras and their stripes."]
 
 
@@ -187,3 +187,29 @@ def test_symlink_loop_does_not_hang(settings: Settings, corpus: Path) -> None:
     os.symlink(corpus, corpus / "loop")
     report, _ = quiet(settings, [corpus])
     assert report.added == 5
+
+
+def test_documents_are_keyed_relative_to_their_folder_and_rebuilt_from_chunks(settings: Settings, corpus: Path,
+                                                                              tmp_path: Path) -> None:
+    """The same corpus at another path maps to the same keys; the viewer needs only the store."""
+    import shutil
+
+    from ingest.loaders import load_document
+    from rag.documents import assemble
+
+    quiet(settings, [corpus])
+    before = snapshot(settings)
+    assert {src for src, _ in before.values()} == {f"corpus/{p.name}" for p in corpus.iterdir()}
+    moved = tmp_path / "elsewhere" / "corpus"
+    shutil.copytree(corpus, moved)
+    report, _ = quiet(settings, [moved])
+    assert report.unchanged == 5 and report.added == 0 and snapshot(settings) == before
+    store = open_store(settings)
+    for file in sorted(corpus.iterdir()):
+        chunks = store.document_chunks(f"corpus/{file.name}")
+        text, where = assemble(chunks)
+        for chunk in chunks:
+            a, b = where[chunk.id]
+            assert text[a:b] == chunk.text
+        original = load_document(file).text
+        assert " ".join(text.split()) == " ".join(original.split())

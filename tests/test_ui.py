@@ -107,6 +107,19 @@ def test_document_viewer_shows_only_ingested_documents(ui_settings: Settings) ->
         assert "root:" not in app.open_document(attempt)
 
 
+def test_document_viewer_needs_only_the_store(ui_settings: Settings, tmp_path: Path) -> None:
+    """A replica without the files (or after they changed) still shows what was indexed."""
+    app = ChatApp(ui_settings)
+    _, (_h, _s, _i, turns, _b) = chat(app, QUESTION)
+    _label, chunk_id = app.document_choices(turns)[0]
+    shutil.rmtree(tmp_path / "corpus")
+    page = app.open_document(chunk_id)
+    chunk = app.answerer(ui_settings.top_k, ui_settings.temperature).store.get_chunks([chunk_id])[0]
+    marked = page.split("<mark id='hl'>", 1)[1].split("</mark>", 1)[0]
+    assert marked.replace("&#x27;", "'").replace("&quot;", '"').replace("&amp;", "&") == chunk.text
+    assert len(page) > 3 * len(marked)  # the whole document, not just the passage
+
+
 def test_feedback_is_appended_as_jsonl(ui_settings: Settings) -> None:
     app = ChatApp(ui_settings)
     _, (history, _s, _i, turns, _b) = chat(app, QUESTION)

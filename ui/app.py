@@ -172,26 +172,25 @@ class ChatApp:
     def open_document(self, chunk_id: str | None) -> str:
         """The whole document a chunk comes from, with the chunk highlighted.
 
-        The browser sends only a chunk id; the path comes from the store, so
-        nothing but an ingested document can be shown.
+        The browser sends only a chunk id, and the document is rebuilt from the
+        store's own chunks: no local file is read, so a replica without the
+        files (or a file changed since) still shows what was indexed.
         """
-        from ingest.loaders import load_document
+        from rag.documents import assemble
 
         if not chunk_id:
             return "<div>Choose a source to read it in its document.</div>"
-        answerer = self.answerer(self.settings.top_k, self.settings.temperature)
-        chunks = answerer.store.get_chunks([str(chunk_id)])
-        if not chunks:
-            return "<div>That passage is no longer in the store.</div>"
-        chunk = chunks[0]
+        store = self.answerer(self.settings.top_k, self.settings.temperature).store
         try:
-            doc = load_document(Path(chunk.source), source=chunk.source)
-        except RagError:
-            doc = None
-        if doc is None or doc.text[chunk.start : chunk.end] != chunk.text:
-            # The file changed or vanished since ingest: show what was indexed.
-            return document_html(chunk.title + " (as indexed; the file has changed)", chunk.text, 0, len(chunk.text))
-        return document_html(doc.title, doc.text, chunk.start, chunk.end, chunk.page)
+            chunks = store.get_chunks([str(chunk_id)])
+            if not chunks:
+                return "<div>That passage is no longer in the store.</div>"
+            chunk = chunks[0]
+            text, where = assemble(store.document_chunks(chunk.source))
+        except RagError as exc:
+            return f"<div><b>Error:</b> {escape(str(exc))}</div>"
+        start, end = where.get(chunk.id, (0, 0))
+        return document_html(chunk.title or chunk.source, text, start, end, chunk.page)
 
     # --- evaluation ------------------------------------------------------------------
     def eval_report(self) -> tuple[str, list[str], str]:
