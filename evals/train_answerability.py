@@ -69,8 +69,12 @@ def assess_questions(
     rows = []
     for q in tqdm(questions, desc=corpus, disable=not progress, mininterval=5):
         a = answerer.assess(q.question)
+        found = " ".join(a["passage_texts"]).lower()
         rows.append({"id": q.qid, "corpus": corpus, "article": q.article, "split": split(q),
                      "answerable": q.answerable, "question": q.question, "answers": list(q.answers),
+                     "quote": a["quote"], "early": a["early"],
+                     # Whether retrieval brought a reference answer: what a capable model would need.
+                     "answer_retrieved": bool(q.answerable and any(x.lower() in found for x in q.answers if x)),
                      **a["signals"]})
     return rows
 

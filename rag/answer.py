@@ -231,22 +231,28 @@ class Answerer:
         return self._reader
 
     # --- public API -----------------------------------------------------------
-    def ask(self, question: str, history: Sequence[str] = ()) -> Answer:
-        """Answer ``question`` (``history``: the user's earlier questions, oldest first)."""
+    def ask(self, question: str, history: Sequence[str] = (), *, top_k: int | None = None,
+            temperature: float | None = None) -> Answer:
+        """Answer ``question`` (``history``: the user's earlier questions, oldest first).
+
+        ``top_k`` and ``temperature`` override the settings for this question only:
+        one pipeline serves every user of a server, whatever they chose.
+        """
         final = None
-        for event in self.stream(question, history):
+        for event in self.stream(question, history, top_k=top_k, temperature=temperature):
             if event.kind == "final":
                 final = event.answer
         assert final is not None
         return final
 
-    def stream(self, question: str, history: Sequence[str] = ()) -> Iterator[AnswerEvent]:
+    def stream(self, question: str, history: Sequence[str] = (), *, top_k: int | None = None,
+               temperature: float | None = None) -> Iterator[AnswerEvent]:
         """Yield the retrieval, draft tokens, checked sentences, then the final answer."""
         s = self.settings
         started = time.perf_counter()
         text, warnings = clean_question(question, s.max_question_chars)
         standalone = self._standalone(text, history)
-        retrieval = self.retriever.retrieve(standalone)
+        retrieval = self.retriever.retrieve(standalone, k=max(1, int(top_k)) if top_k else None)
         timings = {"retrieval": sum(retrieval.timings.values())}
         yield AnswerEvent("retrieval", retrieval=retrieval)
 
@@ -271,7 +277,8 @@ class Answerer:
                 yield AnswerEvent("sentence", text=answer.text)
             yield finish(answer)
             return
-        yield from self._generative(base, retrieval, timings, warnings, started, finish)
+        temp = s.temperature if temperature is None else float(temperature)
+        yield from self._generative(base, retrieval, timings, warnings, started, finish, temp)
 
     def _standalone(self, question: str, history: Sequence[str]) -> str:
         """The follow-up made standalone: by a capable model when there is one, else by the rules."""
@@ -297,7 +304,8 @@ class Answerer:
         return {"early": early, "signals": signals, "probability": probability,
                 "answerable": early is None and policy.answerable(candidates, probability),
                 "quote": candidates[0].text if candidates else "",
-                "passages": [p.chunk.source for p in retrieval.passages]}
+                "passages": [p.chunk.source for p in retrieval.passages],
+                "passage_texts": [p.chunk.text for p in retrieval.passages]}
 
     # --- strategies ------------------------------------------------------------------
     def _policy(self, question: str, passages: list[Candidate], retrieval: Retrieval | None = None) -> AnswerPolicy:
@@ -309,7 +317,7 @@ class Answerer:
             self.retriever.lexical.doc_freq,
         )
 
-    def _generative(self, base, retrieval, timings, warnings, started, finish):  # noqa: ANN001, ANN202
+    def _generative(self, base, retrieval, timings, warnings, started, finish, temperature):  # noqa: ANN001, ANN202
         s = self.settings
         question = base["standalone_question"]
         budget = s.passage_budget or self.llm.passage_budget
@@ -324,7 +332,7 @@ class Answerer:
         done = 0  # drafted sentences already checked
         t0 = time.perf_counter()
         try:
-            for piece in self.llm.stream(packed.messages, max_tokens=s.max_answer_tokens, temperature=s.temperature):
+            for piece in self.llm.stream(packed.messages, max_tokens=s.max_answer_tokens, temperature=temperature):
                 if not pieces:
                     timings["first_token"] = time.perf_counter() - t0
                 pieces.append(piece)

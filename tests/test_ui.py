@@ -100,7 +100,7 @@ def test_document_viewer_shows_only_ingested_documents(ui_settings: Settings) ->
     label, chunk_id = app.document_choices(turns)[0]
     page = app.open_document(chunk_id)
     assert "<mark id='hl'>" in page and "Jump to the cited passage" in page
-    chunk = app.answerer(ui_settings.top_k, ui_settings.temperature).store.get_chunks([chunk_id])[0]
+    chunk = app.answerer().store.get_chunks([chunk_id])[0]
     assert chunk.text[:40] in page.replace("&#x27;", "'").replace("&quot;", '"')
     for attempt in ("../../etc/passwd", "/etc/passwd", "nonexistent", ""):
         assert "/etc" not in app.open_document(attempt) or "no longer" in app.open_document(attempt)
@@ -114,7 +114,7 @@ def test_document_viewer_needs_only_the_store(ui_settings: Settings, tmp_path: P
     _label, chunk_id = app.document_choices(turns)[0]
     shutil.rmtree(tmp_path / "corpus")
     page = app.open_document(chunk_id)
-    chunk = app.answerer(ui_settings.top_k, ui_settings.temperature).store.get_chunks([chunk_id])[0]
+    chunk = app.answerer().store.get_chunks([chunk_id])[0]
     marked = page.split("<mark id='hl'>", 1)[1].split("</mark>", 1)[0]
     assert marked.replace("&#x27;", "'").replace("&quot;", '"').replace("&amp;", "&") == chunk.text
     assert len(page) > 3 * len(marked)  # the whole document, not just the passage
@@ -210,3 +210,51 @@ def test_corpus_footnote_markers_never_look_like_citations(ui_settings: Settings
     assert not re.search(r"[.\"”]\[\d+\]", sources)
     links = re.findall(r"#src-(\d+)", history[-1]["content"])
     assert all(f"id='src-{n}'" in sources for n in links)  # every citation link has its card
+
+
+def test_one_pipeline_serves_every_top_k_and_temperature(ui_settings: Settings) -> None:
+    app = ChatApp(ui_settings)
+    first = app.answerer()
+    _, (_h, _s, _i, turns, _b) = chat(app, QUESTION)
+    steps = list(app.respond(QUESTION, [], [], 2, 0.7))
+    wide = list(app.respond(QUESTION, [], [], 6, 0.0))
+    assert app.answerer() is first
+    assert len(steps[-1][3][-1]["answer"].passages) <= 2
+    assert len(wide[-1][3][-1]["answer"].passages) > 2
+
+
+def test_conversation_state_keeps_snippets_not_the_whole_pool(ui_settings: Settings) -> None:
+    import pickle
+
+    app = ChatApp(ui_settings)
+    _, (_h, _s, _i, turns, _b) = chat(app, QUESTION)
+    kept = turns[-1]["answer"]
+    assert kept.retrieval.vector is None
+    shown = {p.chunk.id for p in kept.passages}
+    assert all(len(c.chunk.text) <= 200 for c in kept.retrieval.candidates if c.chunk.id not in shown)
+    assert len(pickle.dumps(turns)) < 25_000  # ~35 kB before slimming
+    assert app.select(turns, turns[-1]["message_index"])[1].count("<tr>") > 3  # the inspector still renders
+
+
+def test_dev_set_runs_one_at_a_time_and_not_for_anonymous_remote_visitors(ui_settings: Settings,
+                                                                          monkeypatch) -> None:  # noqa: ANN001
+    import threading
+
+    import evals.api
+
+    started, release = threading.Event(), threading.Event()
+
+    def slow_run(settings, progress=False):  # noqa: ANN001, ANN202
+        started.set()
+        release.wait(10)
+
+    monkeypatch.setattr(evals.api, "run_and_report", slow_run)
+    app = ChatApp(ui_settings)
+    first = threading.Thread(target=app.run_dev_set)
+    first.start()
+    assert started.wait(10)
+    assert "already in progress" in app.run_dev_set()[0]
+    release.set()
+    first.join(10)
+    remote = ChatApp(ui_settings.model_copy(update={"host": "0.0.0.0"}))
+    assert "needs a login" in remote.run_dev_set()[0]

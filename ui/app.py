@@ -53,24 +53,47 @@ _CSS = """
 """
 
 
+def slim(answer: Answer) -> Answer:
+    """What a conversation keeps of an answer: the passages whole, other candidates as snippets.
+
+    Every turn lives in the browser session's state for as long as the tab is
+    open; the full candidate pool (tens of passages) and the query vector
+    would make each turn tens of kilobytes for nothing the page shows.
+    """
+    from dataclasses import replace
+
+    retrieval = answer.retrieval
+    if retrieval is None:
+        return answer
+    shown = {p.chunk.id for p in answer.passages}
+    candidates = [
+        c if c.chunk.id in shown else replace(c, chunk=replace(c.chunk, text=c.chunk.text[:_SNIPPET]))
+        for c in retrieval.candidates[:_KEPT_CANDIDATES]
+    ]
+    return replace(answer, retrieval=replace(retrieval, candidates=candidates, vector=None))
+
+
+_SNIPPET = 200  # characters of a non-passage candidate the inspector shows (it cuts at 160)
+_KEPT_CANDIDATES = 30
+
+
 class ChatApp:
     """Conversation handling, feedback and settings for the web chat."""
 
     def __init__(self, settings: Settings, answerer: Answerer | None = None) -> None:
         self.settings = settings
-        self._answerers: dict[tuple[int, float], Answerer] = {}
-        if answerer is not None:
-            self._answerers[(settings.top_k, settings.temperature)] = answerer
+        # One pipeline for every visitor: top-k and temperature travel with each question.
+        self._answerer = answerer
         self._lock = threading.Lock()
+        self._eval_lock = threading.Lock()  # one dev-set run at a time
         self.feedback_path = settings.data_dir / "feedback.jsonl"
 
-    def answerer(self, top_k: int, temperature: float) -> Answerer:
-        key = (int(top_k), float(temperature))
+    def answerer(self) -> Answerer:
+        """The pipeline every conversation shares."""
         with self._lock:
-            if key not in self._answerers:
-                s = self.settings.model_copy(update={"top_k": key[0], "temperature": key[1]})
-                self._answerers[key] = Answerer(s)
-            return self._answerers[key]
+            if self._answerer is None:
+                self._answerer = Answerer(self.settings)
+            return self._answerer
 
     def model_description(self) -> str:
         s = self.settings
@@ -101,7 +124,7 @@ class ChatApp:
         shown: list[str] = []
         draft = ""
         try:
-            for event in self.answerer(k, t).stream(question, previous):
+            for event in self.answerer().stream(question, previous, top_k=k, temperature=t):
                 if event.kind == "retrieval":
                     history[-1] = {"role": "assistant", "content": checking_markdown([], bool(draft))}
                     yield list(history), passages_html(event.retrieval), inspector_html(None), turns, ""
@@ -127,7 +150,7 @@ class ChatApp:
             return
         assert answer is not None
         history[-1] = {"role": "assistant", "content": answer_markdown(answer)}
-        turns.append({"question": answer.question, "answer": answer, "message_index": len(history) - 1})
+        turns.append({"question": answer.question, "answer": slim(answer), "message_index": len(history) - 1})
         yield history, sources_html(answer), inspector_html(answer), turns, ""
 
     def select(self, turns: list[dict[str, Any]], index: int | None) -> tuple[str, str]:
@@ -180,7 +203,7 @@ class ChatApp:
 
         if not chunk_id:
             return "<div>Choose a source to read it in its document.</div>"
-        store = self.answerer(self.settings.top_k, self.settings.temperature).store
+        store = self.answerer().store
         try:
             chunks = store.get_chunks([str(chunk_id)])
             if not chunks:
@@ -207,10 +230,19 @@ class ChatApp:
         """Run the dev set through the configured pipeline and show the new report."""
         from evals.api import run_and_report
 
+        s = self.settings
+        if s.ui_username is None and s.host not in ("127.0.0.1", "localhost", "::1"):
+            # A run occupies the model for minutes: not for anonymous visitors.
+            return ("<p>Running the dev set needs a login when the chat is served beyond this machine: "
+                    "set RAG_UI_USERNAME and RAG_UI_PASSWORD.</p>", [], "")
+        if not self._eval_lock.acquire(blocking=False):
+            return "<p>A dev-set run is already in progress; its report appears here when it ends.</p>", [], ""
         try:
-            run_and_report(self.settings, progress=progress or False)
+            run_and_report(s, progress=progress or False)
         except RagError as exc:
             return f"<p><b>Error:</b> {escape(str(exc))}</p>", [], ""
+        finally:
+            self._eval_lock.release()
         return self.eval_report()
 
     @staticmethod
