@@ -19,11 +19,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(command: Sequence[str], port: int, log: Path, timeout: float = 120.0) -> Iterator[subprocess.Popen]:
-    """Run ``command`` until the block ends; fail the test if 127.0.0.1:``port`` never opens."""
+def running(command: Sequence[str], port: int, log: Path, timeout: float = 120.0,
+            env: dict[str, str] | None = None) -> Iterator[subprocess.Popen]:
+    """Run ``command`` until the block ends; fail the test if 127.0.0.1:``port`` never opens.
+
+    ``env``: variables added to this process's environment for the command.
+    """
+    import os
+
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
-        proc = subprocess.Popen(list(command), stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(list(command), stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, **(env or {})})
         try:
             deadline = time.time() + timeout
             while True:
@@ -68,7 +75,7 @@ class FakeOpenAI:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, *args) -> None:  # noqa: ANN002
+            def log_message(self, *args) -> None:
                 pass
 
             def _json(self, status: int, body: dict) -> None:
@@ -79,7 +86,7 @@ class FakeOpenAI:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server API
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 outer.calls += 1
                 if self.path.endswith("/embeddings"):
