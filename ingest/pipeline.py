@@ -31,7 +31,7 @@ from rag.config import Settings
 from rag.documents import Chunk, Document
 from rag.embeddings import Embedder, get_embedder
 from rag.errors import DocumentError, IngestError
-from rag.lexical import lexical_index
+from rag.lexical import lexical_index, prune
 from rag.store import ChunkStore, DocState, open_store
 
 from .chunking import Chunker
@@ -316,6 +316,8 @@ def ingest(
     # The BM25 index is derived from the store; bring it to the new revision now
     # so the first question after an ingest does not pay for the rebuild.
     lexical_index(store)
+    if rebuild:
+        prune(store)
     return report
 
 

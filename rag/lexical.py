@@ -29,7 +29,7 @@ import numpy as np
 from .store import ChunkStore, ids_digest
 from .text import content_terms
 
-__all__ = ["LexicalIndex", "index_text", "lexical_index", "tokenize"]
+__all__ = ["LexicalIndex", "index_text", "lexical_index", "prune", "tokenize"]
 
 log = logging.getLogger(__name__)
 
@@ -208,3 +208,16 @@ def lexical_index(store: ChunkStore) -> LexicalIndex:
                 log.warning("cannot save the lexical index to %s: %s", folder, exc)
         _cache[key] = index
         return index
+
+
+def prune(store: ChunkStore) -> None:
+    """Drop saved indexes of collections a rebuild replaced (same logical name, other physical one)."""
+    import re
+
+    current = _folder(store)
+    s = store.settings
+    where = f"{s.chroma_host}-{s.chroma_port}" if s.chroma_host else "local"
+    pattern = re.compile(rf"^{re.escape(where)}-{re.escape(s.collection)}(-g[0-9a-f]{{8}})?(\.tmp|\.old)?$")
+    for folder in current.parent.glob(f"{where}-{s.collection}*"):
+        if folder != current and pattern.match(folder.name):
+            shutil.rmtree(folder, ignore_errors=True)

@@ -281,7 +281,7 @@ class ChunkStore:
 
     # --- reading ----------------------------------------------------------------
     def count(self) -> int:
-        return int(self._call("count chunks", self._collection.count))
+        return int(self._call("count chunks", lambda: self._collection.count()))
 
     def iter_records(self, include_documents: bool = False) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
         """Every ``(id, text, metadata)`` in the collection, fetched page by page."""

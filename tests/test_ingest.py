@@ -213,3 +213,17 @@ def test_documents_are_keyed_relative_to_their_folder_and_rebuilt_from_chunks(se
             assert text[a:b] == chunk.text
         original = load_document(file).text
         assert " ".join(text.split()) == " ".join(original.split())
+
+
+def test_rebuild_switches_to_a_complete_new_collection(settings: Settings, corpus: Path) -> None:
+    quiet(settings, [corpus])
+    reader = open_store(settings)
+    old = reader.physical
+    before = reader.count()
+    report, _ = quiet(settings, [corpus], rebuild=True)
+    assert report.added == 5
+    # The reader opened before the rebuild follows the switch: its old collection is gone.
+    assert reader.count() == before
+    assert reader.physical == open_store(settings).physical != old
+    folders = [p.name for p in (settings.data_dir / "lexical").iterdir()]
+    assert folders == [f"local-{reader.physical}"]
