@@ -85,6 +85,30 @@ def run_squad_eval(
     return summary
 
 
+def scripted_decliner(paragraphs: list, questions: list, path: Path) -> Path:
+    """Replay answers of a careful strong model: the sentence that holds a reference
+    answer, cited; "the passages do not say" for unanswerable questions (and, through
+    the replay backend, whenever retrieval missed the sentence)."""
+    from rag.text import split_sentences
+
+    texts = {p.pid: p.text for p in paragraphs}
+    with path.open("w", encoding="utf-8") as f:
+        for q in questions:
+            row: dict[str, Any] = {"question": q.question}
+            sentence = None
+            if q.answerable:
+                for candidate in split_sentences(texts.get(q.pid, "")):
+                    if any(a and a in candidate for a in q.answers):
+                        sentence = candidate.strip()
+                        break
+            if sentence:
+                row["sentences"] = [{"text": sentence, "evidence": sentence}]
+            else:
+                row["declines"] = True
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return path
+
+
 def run_squad2_eval(
     settings: Settings,
     squad2_path: Path,
@@ -103,15 +127,20 @@ def run_squad2_eval(
 
     from .train_answerability import _store
 
-    out = out or settings.data_dir / "evals" / "squad2"
+    out = out or settings.data_dir / "evals" / ("squad2-replay" if settings.llm == "replay" else "squad2")
     out.mkdir(parents=True, exist_ok=True)
     paragraphs, questions = load_squad(squad2_path)
     held_out = [q for q in questions if int(q.article) >= 8]
     step = max(1, len(held_out) // (limit or 600))
     asked = held_out[::step][: limit or 600]
-    bench = _store(settings, "squad2", paragraphs, progress).model_copy(
-        update={"answer_style": settings.answer_style, "reader": settings.reader,
-                "min_dense_score": settings.min_dense_score, "min_query_coverage": settings.min_query_coverage})
+    update: dict[str, Any] = {"answer_style": settings.answer_style, "reader": settings.reader,
+                              "min_dense_score": settings.min_dense_score,
+                              "min_query_coverage": settings.min_query_coverage}
+    if settings.llm == "replay" and settings.replay_file is None:
+        # A capable model that declines exactly when the passages lack the answer.
+        update["replay_file"] = scripted_decliner(paragraphs, asked, out / "scripted_answers.jsonl")
+        update["replay_variant"] = "correct"
+    bench = _store(settings, "squad2", paragraphs, progress).model_copy(update=update)
     answerer = Answerer(bench)
     records = []
     for q in tqdm(asked, desc="questions", disable=not progress):

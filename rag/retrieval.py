@@ -214,11 +214,13 @@ class Retriever:
 def query_coverage(query: str, passages: list[Candidate], lexical: LexicalIndex) -> float:
     """Share of the query's IDF mass whose terms occur in the retrieved passages.
 
-    Terms the corpus never uses carry the most weight, so a question about
-    something absent ("his birthday") scores low even when the rest of the
-    question (his name) matches everywhere.
+    Only terms the corpus knows count: a word it never uses is not "the rarest
+    word" (a typo, a synonym, a phrasing the corpus does not share would
+    otherwise sink an answerable question before any model saw it); the share
+    of such words is a separate answerability signal (``unseen``). This is the
+    same quantity the answerability model is trained on (``coverage``).
     """
-    terms = set(content_terms(query))
+    terms = {t for t in content_terms(query) if lexical.doc_freq.get(t, 0) > 0}
     if not terms:
         return 0.0
     present: set[str] = set()

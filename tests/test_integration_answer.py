@@ -63,6 +63,23 @@ def test_out_of_corpus_questions_are_refused(real, question: str) -> None:  # no
     assert answer.passages  # the closest passages are still shown
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        # Refused before any model ran when one question word was rare or absent (issue 12).
+        "What phrase did Karpathy use to describe the transformer?",
+        "What did Karpathy study as an undergraduate at the University of Toronto?",
+    ],
+)
+def test_answerable_questions_with_a_rare_word_are_not_refused_early(real, question: str) -> None:  # noqa: ANN001
+    from rag.policy import AnswerPolicy
+
+    answerer = Answerer(real)
+    retrieval = answerer.retriever.retrieve(question)
+    assert AnswerPolicy.early_refusal(real, retrieval) is None
+    assert answerer.assess(question)["early"] is None
+
+
 def test_concurrent_callers_share_one_local_model_safely(real) -> None:  # noqa: ANN001
     answerer = Answerer(real.model_copy(update={"answer_style": "generative"}))  # SmolLM2 drafts
     questions = ["Which course did Karpathy design at Stanford?", "What did Karpathy lead at Tesla?"] * 2

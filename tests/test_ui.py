@@ -73,7 +73,7 @@ def test_answer_streams_then_shows_checked_answer_with_linked_citations(ui_setti
 
 
 def test_refusal_is_visibly_distinct(ui_settings: Settings) -> None:
-    _, (history, sources, *_rest) = chat(ChatApp(ui_settings), "What is the capital of Australia?")
+    _, (history, sources, *_rest) = chat(ChatApp(ui_settings), "How do I bake sourdough bread?")
     content = history[-1]["content"]
     assert content.startswith("> **") and "find that in the corpus" in content and "Why:" in content
     assert "Closest passages" in sources
