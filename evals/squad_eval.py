@@ -85,20 +85,32 @@ def run_squad_eval(
     return summary
 
 
-def scripted_decliner(paragraphs: list, questions: list, path: Path) -> Path:
+def scripted_decliner(paragraphs: list, questions: list, path: Path, fooled: float = 0.0) -> Path:
     """Replay answers of a careful strong model: the sentence that holds a reference
     answer, cited; "the passages do not say" for unanswerable questions (and, through
-    the replay backend, whenever retrieval missed the sentence)."""
+    the replay backend, whenever retrieval missed the sentence).
+
+    ``fooled``: the share of unanswerable questions it answers anyway, with the
+    sentence holding SQuAD 2.0's plausible wrong answer (a strong model taken in
+    by the adversarial question): a supported sentence that does not answer.
+    """
     from rag.text import split_sentences
 
     texts = {p.pid: p.text for p in paragraphs}
+    unanswerable = 0
     with path.open("w", encoding="utf-8") as f:
         for q in questions:
             row: dict[str, Any] = {"question": q.question}
             sentence = None
-            if q.answerable:
+            targets = q.answers
+            if not q.answerable:
+                unanswerable += 1
+                # Evenly spread: the k-th unanswerable question is answered when the share says so.
+                taken_in = int(unanswerable * fooled) > int((unanswerable - 1) * fooled)
+                targets = q.plausible if taken_in else ()
+            if targets:
                 for candidate in split_sentences(texts.get(q.pid, "")):
-                    if any(a and a in candidate for a in q.answers):
+                    if any(a and a in candidate for a in targets):
                         sentence = candidate.strip()
                         break
             if sentence:
@@ -115,6 +127,7 @@ def run_squad2_eval(
     limit: int | None = None,
     out: Path | None = None,
     progress: bool = True,
+    fooled: float = 0.0,
 ) -> dict[str, Any]:
     """Refusal on SQuAD 2.0, whole pipeline with the reader, on held-out articles (8-15).
 
@@ -138,7 +151,7 @@ def run_squad2_eval(
                               "min_query_coverage": settings.min_query_coverage}
     if settings.llm == "replay" and settings.replay_file is None:
         # A capable model that declines exactly when the passages lack the answer.
-        update["replay_file"] = scripted_decliner(paragraphs, asked, out / "scripted_answers.jsonl")
+        update["replay_file"] = scripted_decliner(paragraphs, asked, out / "scripted_answers.jsonl", fooled)
         update["replay_variant"] = "correct"
     bench = _store(settings, "squad2", paragraphs, progress).model_copy(update=update)
     answerer = Answerer(bench)
@@ -161,7 +174,8 @@ def run_squad2_eval(
     neg = [r for r in records if not r["answerable"]]
     answered = [r for r in pos if not r["refused"]]
     summary = {
-        "mode": "squad2", "questions": len(records), "model": answerer.strategy,
+        "mode": "squad2", "questions": len(records), "model": f"{answerer.strategy} {bench.llm}",
+        "fooled": fooled if bench.llm == "replay" else None,
         "unanswerable_refused": round(sum(r["refused"] for r in neg) / max(len(neg), 1), 4),
         "answerable_wrongly_refused": round(sum(r["refused"] for r in pos) / max(len(pos), 1), 4),
         "answered_contains_answer": round(statistics.mean(r["contains_answer"] for r in answered), 4) if answered else None,

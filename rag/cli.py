@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retrieval-only", action="store_true", help="with --squad: score retrieval on every question")
     p.add_argument("--squad2", metavar="FILE",
                    help="instead: refusal on SQuAD 2.0 (answerable vs adversarial unanswerable), in its own collection")
+    p.add_argument("--fooled", type=float, default=0.0, metavar="SHARE",
+                   help="with --squad2 --llm replay: the scripted model answers this share of unanswerable "
+                   "questions with the passage sentence holding SQuAD's plausible wrong answer")
     p.add_argument("--judge-check", action="store_true",
                    help="instead: the verifier's precision/recall on the labelled set (evals/datasets/verification.jsonl)")
     p.set_defaults(func=_cmd_eval)
@@ -208,7 +211,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         from evals.squad_eval import run_squad2_eval
 
         result = run_squad2_eval(settings, Path(args.squad2), args.limit, Path(args.out) if args.out else None,
-                                 progress=sys.stderr.isatty())
+                                 progress=sys.stderr.isatty(), fooled=args.fooled)
         print(json.dumps(result, indent=2))
         return 0
     if args.squad:

@@ -88,8 +88,8 @@ class AnswerPolicy:
 
         Only for evidence that is clearly absent; borderline questions go on to
         the answerability model, the model and the verifier. The default bars
-        are learned with the answerability model (they refuse about 1 % of the
-        answerable training questions).
+        are learned with the answerability model (each refuses about 0.2 % of
+        the answerable training questions).
         """
         if not retrieval.passages:
             return "nothing is indexed yet"
