@@ -99,13 +99,15 @@ def source_key(file: Path, target: Target) -> str:
 
 
 def scan_paths(
-    paths: Sequence[Path], label: str | None = None
+    paths: Sequence[Path], label: str | None = None, roots: dict[str, str] | None = None
 ) -> tuple[list[tuple[Path, Target]], list[Target], list[str]]:
     """Expand folders into supported files.
 
     Returns ``(files, folders, ignored)``: each file with the target it came
     from, the folder targets whose vanished files should be removed from the
-    store, and files skipped for type.
+    store, and files skipped for type. ``roots`` (label -> folder, as recorded
+    by earlier ingests) keys a single file inside an ingested folder the way
+    that folder's ingest did.
     """
     files: list[tuple[Path, Target]] = []
     folders: list[Target] = []
@@ -129,7 +131,13 @@ def scan_paths(
                     else:
                         ignored.append(str(file))
         elif path.suffix.lower() in SUPPORTED_SUFFIXES:
-            files.append((path, Target(path.parent, label or path.parent.name or "root", False)))
+            enclosing = [(lab, Path(root)) for lab, root in (roots or {}).items()
+                         if (label is None or lab == label) and path.is_relative_to(root)]
+            if enclosing:  # the deepest ingested folder holding it: the same key as its folder's ingest
+                lab, root = max(enclosing, key=lambda item: len(item[1].parts))
+                files.append((path, Target(root, lab, False)))
+            else:
+                files.append((path, Target(path.parent, label or path.parent.name or "root", False)))
         else:
             raise IngestError(
                 f"{raw}: unsupported file type; supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}"
@@ -143,6 +151,28 @@ def _under(source: str, target: Target) -> bool:
         return True
     # Stores from before relative keys held absolute paths.
     return source.startswith(str(target.root).rstrip(os.sep) + os.sep)
+
+
+def _claims(files: list[tuple[Path, Target]], folders: list[Target], recorded: dict[str, str],
+            explicit: bool) -> dict[str, str]:
+    """The label -> folder records this ingest makes; a clash with another folder is an error.
+
+    Two different folders with the same name would otherwise share keys, and
+    ingesting the second would delete the first one's documents. An explicit
+    ``--label`` says "this is the same corpus" (moved, or mounted elsewhere).
+    """
+    claims: dict[str, str] = {}
+    for target in folders + [t for _, t in files]:
+        root = str(target.root)
+        owner = claims.get(target.label) or recorded.get(target.label)
+        if owner is not None and owner != root and not explicit:
+            raise IngestError(
+                f"the source label {target.label!r} already holds documents from {owner}; "
+                f"ingest {root} with --label {target.label} if it is the same corpus moved or mounted "
+                "elsewhere, or with another --label to keep both"
+            )
+        claims.setdefault(target.label, root)
+    return claims
 
 
 def _file_digest(file: Path) -> str:
@@ -230,10 +260,12 @@ def ingest(
     warn = warn or log.warning
     started = time.perf_counter()
     targets = [Path(p) for p in (paths or [settings.seeds_dir])]
-    files, folders, ignored = scan_paths(targets, label)
     embedder = embedder or get_embedder(settings)
     chunker = make_chunker(settings, embedder)
     store = open_store(settings, None if rebuild else embedder, create=True, rebuild=rebuild)
+    recorded = store.roots()
+    files, folders, ignored = scan_paths(targets, label, recorded)
+    claims = _claims(files, folders, recorded, explicit=label is not None)
     states = store.doc_states()
     report = IngestReport(ignored=ignored)
 
@@ -309,6 +341,7 @@ def ingest(
         report.chunks_deleted += len(ids)
         report.removed += 1
 
+    store.claim_roots(claims)
     report.seconds = time.perf_counter() - started
     # A verifiable revision (and, after --rebuild, the switch to the new
     # collection) only now that every document is written.

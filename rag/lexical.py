@@ -67,6 +67,7 @@ class LexicalIndex:
     revision: str
     _bm25: object | None
     doc_freq: dict[str, int]
+    titles: list[str] | None = None  # per row: BM25 indexes the title too, so the revision covers it
     # Built from a store that was being written: served from memory, never saved.
     provisional: bool = False
     built_at: float = 0.0
@@ -91,7 +92,7 @@ class LexicalIndex:
             # 1.2/0.75 because chunks are short and of similar length.
             bm25 = bm25s.BM25(k1=0.9, b=0.6, method="lucene")
             bm25.index(tokens, show_progress=False)
-        return cls(ids=ids, revision=revision, _bm25=bm25, doc_freq=doc_freq)
+        return cls(ids=ids, revision=revision, _bm25=bm25, doc_freq=doc_freq, titles=[t for _, t, _ in records])
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every indexed chunk for ``query`` (zeros if no term matches)."""
@@ -125,7 +126,8 @@ class LexicalIndex:
         tmp.mkdir(parents=True)
         if self._bm25 is not None:
             self._bm25.save(str(tmp / "bm25"))  # type: ignore[attr-defined]
-        meta = {"format": _FORMAT, "revision": self.revision, "ids": self.ids, "doc_freq": self.doc_freq}
+        meta = {"format": _FORMAT, "revision": self.revision, "ids": self.ids, "titles": self.titles,
+                "doc_freq": self.doc_freq}
         (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
         # Swap in the finished folder so a reader never sees half an index.
         old = folder.with_name(folder.name + ".old")
@@ -147,7 +149,8 @@ class LexicalIndex:
         except (OSError, ValueError, KeyError) as exc:
             log.info("lexical index at %s unusable (%s); rebuilding", folder, exc)
             return None
-        return cls(ids=meta["ids"], revision=meta["revision"], _bm25=bm25, doc_freq=meta["doc_freq"])
+        return cls(ids=meta["ids"], revision=meta["revision"], _bm25=bm25, doc_freq=meta["doc_freq"],
+                   titles=meta.get("titles"))
 
 
 _cache: dict[str, LexicalIndex] = {}
@@ -165,7 +168,8 @@ def _folder(store: ChunkStore) -> Path:
 def verified(index: LexicalIndex, revision: str) -> bool:
     """True when ``index`` holds exactly the chunks of a store at ``revision``."""
     value = revision.split(":", 1)[1] if ":" in revision else revision
-    return value.startswith("ids:") and index.revision == revision and ids_digest(index.ids) == value
+    return (value.startswith("ids:") and index.revision == revision and index.titles is not None
+            and ids_digest(index.ids, index.titles) == value)
 
 
 def lexical_index(store: ChunkStore) -> LexicalIndex:
@@ -185,7 +189,7 @@ def lexical_index(store: ChunkStore) -> LexicalIndex:
                 return cached
         index = LexicalIndex.load(folder)
         if index is not None and (verified(index, revision) or (
-                index.revision == revision and not value.startswith(("ids:", "writing:")))):
+                index.revision == revision and not value.startswith(("ids:", "writing:", "unknown:")))):
             _cache[key] = index
             return index
         records = [
@@ -199,7 +203,7 @@ def lexical_index(store: ChunkStore) -> LexicalIndex:
         else:
             # Stores from before verifiable revisions: trust a revision that
             # did not change while the records were read, unless mid-write.
-            complete = not value.startswith("writing:") and store.revision == revision
+            complete = not value.startswith(("writing:", "unknown:")) and store.revision == revision
         index.provisional = not complete
         if complete:
             try:

@@ -104,10 +104,15 @@ def _client(settings: Settings) -> Any:
         ) from None
 
 
-def ids_digest(ids: Sequence[str]) -> str:
-    """The revision of a store holding exactly these chunk ids (ids are content-derived)."""
-    digest = hashlib.sha256("\n".join(sorted(ids)).encode("utf-8")).hexdigest()[:24]
-    return f"ids:{digest}"
+def ids_digest(ids: Sequence[str], titles: Sequence[str] | None = None) -> str:
+    """The revision of a store holding exactly these chunks.
+
+    Chunk ids derive from source, offset and text; the title, which BM25 also
+    indexes, is not in the id, so it is part of the digest.
+    """
+    titles = titles if titles is not None else [""] * len(ids)
+    lines = sorted(f"{cid}|{title}" for cid, title in zip(ids, titles))
+    return "ids:" + hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:24]
 
 
 def _not_found(exc: Exception) -> bool:
@@ -164,7 +169,7 @@ class ChunkStore:
         self._collection = collection
         # A rebuild writes into a collection that goes live only at finish().
         self._pending = pending
-        self._touched = False
+        self._touched: str | bool = False  # this writer's "writing:…" token, once it has written
         self._meta_cache: dict[str, Any] | None = None
 
     @property
@@ -195,7 +200,10 @@ class ChunkStore:
             state = self._state.read()
         except Exception as exc:  # noqa: BLE001 - unreachable server: keep the last known state
             log.debug("cannot read the store state: %s", exc)
-            return self._meta_cache or {}
+            if self._meta_cache is None:
+                # Nothing known: a revision no derived index will ever trust.
+                return {f"{self._physical}/revision": f"unknown:{uuid.uuid4().hex}"}
+            return self._meta_cache
         self._meta_cache = state
         return state
 
@@ -240,11 +248,14 @@ class ChunkStore:
             return {}
 
     def _touch(self) -> None:
-        # Set *before* the first write, so even an ingest that dies half way
-        # leaves a revision no derived index will be saved under.
-        if not self._touched:
-            self._update_metadata(revision=f"writing:{uuid.uuid4().hex}")
-            self._touched = True
+        # Set *before* every write batch (unless already ours), so even an
+        # ingest that dies half way leaves a revision no derived index will be
+        # saved under, and an ingest that finished beside us cannot publish a
+        # "complete" revision while we are still writing.
+        if self._touched is False:
+            self._touched = f"writing:{uuid.uuid4().hex}"
+        if self._own(self._read_state()).get("revision") != self._touched:
+            self._update_metadata(revision=self._touched)
 
     # --- identity -------------------------------------------------------------
     @property
@@ -408,6 +419,14 @@ class ChunkStore:
                 "ones. Re-ingest with `rag ingest --rebuild`, or configure the original embedder again"
             )
 
+    def roots(self) -> dict[str, str]:
+        """Source label -> the folder its documents were last ingested from."""
+        return {k[len("label/"):]: str(v) for k, v in self.metadata.items() if k.startswith("label/")}
+
+    def claim_roots(self, roots: dict[str, str]) -> None:
+        """Record which folder each source label's documents come from."""
+        self._update_metadata(**{f"label/{label}": root for label, root in roots.items()})
+
     def stamp(self, name: str, dimension: int) -> None:
         """Record the embedder on a collection that has none yet."""
         if "embedder" not in self.metadata:
@@ -418,7 +437,11 @@ class ChunkStore:
 
         Returns the new revision.
         """
-        revision = ids_digest(self.all_ids())
+        ids, titles = [], []
+        for cid, _, meta in self.iter_records():
+            ids.append(cid)
+            titles.append(str(meta.get("title", "")))
+        revision = ids_digest(ids, titles)
         self._update_metadata(
             revision=revision,
             last_ingest=datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -432,22 +455,21 @@ class ChunkStore:
         self.finish(summary)
 
     def _activate(self) -> None:
-        """Point the logical name at this (rebuilt) collection, then drop the others."""
+        """Point the logical name at this (rebuilt) collection, then drop the one it replaced.
+
+        Only the collection that was active is dropped: another rebuild still
+        filling its own collection is left alone (the last to finish wins).
+        """
         name = self.settings.collection
+        previous = self._call("read the store state", self._state.read).get("active") or name
         self._call("switch to the rebuilt collection", lambda: self._state.write({"active": self._physical}))
         self._pending = False
-        pattern = _physical_names(name)
-        try:
-            names = [c if isinstance(c, str) else c.name for c in self._client.list_collections()]
-        except Exception as exc:  # noqa: BLE001 - the old ones linger; harmless
-            log.warning("cannot list collections to drop the old ones: %s", exc)
+        if previous == self._physical or not _physical_names(name).match(previous):
             return
-        for old in names:
-            if pattern.match(old) and old != self._physical:
-                try:
-                    self._client.delete_collection(old)
-                except Exception as exc:  # noqa: BLE001 - another process dropped it first
-                    log.debug("cannot drop %s: %s", old, exc)
+        try:
+            self._client.delete_collection(previous)
+        except Exception as exc:  # noqa: BLE001 - another process dropped it first, or it never existed
+            log.debug("cannot drop %s: %s", previous, exc)
 
 
 def _create(client: Any, name: str) -> Any:

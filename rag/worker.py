@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from .errors import BackendError
+
 __all__ = ["ModelWorker"]
 
 M = TypeVar("M")
@@ -67,7 +69,15 @@ class ModelWorker(Generic[M]):
         self._requests.put(request)
         try:
             while True:
-                kind, value = request.out.get()
+                try:
+                    kind, value = request.out.get(timeout=0.25)
+                except queue.Empty:
+                    if request.cancelled.is_set() and request.out.empty():
+                        # We read too slowly and the owner moved on to the next request.
+                        raise BackendError(
+                            f"the {self._name} dropped this answer: it was not read for {self._stall:g}s"
+                        ) from None
+                    continue
                 if kind == _PIECE:
                     yield value
                 elif kind == _END:
@@ -88,16 +98,18 @@ class ModelWorker(Generic[M]):
         return next(iter(self.stream(job)))
 
     def close(self, timeout: float = 5.0) -> None:
-        """Stop the owner thread after the request it is running; free the model."""
-        with self._start_lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            self._requests.put(None)
-            thread.join(timeout)
+        """Stop the owner thread after the request it is running; free the model.
 
-    @property
-    def busy(self) -> bool:
-        return not self._requests.empty()
+        The thread stays registered until it has exited, so a request made
+        meanwhile never starts a second owner for the same model.
+        """
+        with self._start_lock:
+            thread = self._thread
+            if thread is None or not thread.is_alive():
+                return
+            self._requests.put(None)
+        thread.join(timeout)
+
 
     # --- owner side --------------------------------------------------------------------
     def _ensure_thread(self) -> None:
@@ -115,10 +127,16 @@ class ModelWorker(Generic[M]):
                 self.cancelled += 1
                 continue
             self._serve(request)
-        model, self._model = self._model, None
+        with self._start_lock:
+            model, self._model = self._model, None
+            # Requests that arrived after the stop: the next owner serves them.
+            pending = not self._requests.empty()
+            self._thread = None
         closer = getattr(model, "close", None)
         if callable(closer):
             closer()
+        if pending:
+            self._ensure_thread()
 
     def _serve(self, request: _Request) -> None:
         try:

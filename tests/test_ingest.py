@@ -202,8 +202,16 @@ def test_documents_are_keyed_relative_to_their_folder_and_rebuilt_from_chunks(se
     assert {src for src, _ in before.values()} == {f"corpus/{p.name}" for p in corpus.iterdir()}
     moved = tmp_path / "elsewhere" / "corpus"
     shutil.copytree(corpus, moved)
-    report, _ = quiet(settings, [moved])
+    # Another folder of the same name is not silently taken for the same corpus...
+    with pytest.raises(IngestError, match="already holds documents from"):
+        quiet(settings, [moved])
+    assert snapshot(settings) == before
+    # ...but it is when the user says so.
+    report, _ = quiet(settings, [moved], label="corpus")
     assert report.unchanged == 5 and report.added == 0 and snapshot(settings) == before
+    # A single file inside the recorded folder gets the key its folder's ingest gave it.
+    report, _ = quiet(settings, [moved / "career-profile.txt"])
+    assert report.unchanged == 1 and snapshot(settings) == before
     store = open_store(settings)
     for file in sorted(corpus.iterdir()):
         chunks = store.document_chunks(f"corpus/{file.name}")

@@ -63,8 +63,8 @@ def test_file_vanishing_mid_ingest_is_reported(settings: Settings, tmp_path: Pat
     shutil.copytree(SEEDS, corpus)
     real_scan = pipeline.scan_paths
 
-    def scan_then_delete(paths, label=None):  # noqa: ANN001, ANN202
-        result = real_scan(paths, label)
+    def scan_then_delete(paths, label=None, roots=None):  # noqa: ANN001, ANN202
+        result = real_scan(paths, label, roots)
         (corpus / "career-profile.txt").unlink()  # gone between the scan and the read
         return result
 

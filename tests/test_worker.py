@@ -163,3 +163,34 @@ def test_the_local_model_streams_across_threads_and_after_an_abandoned_answer() 
     assert llm.count_tokens("hello world") >= 2
     del abandoned
     llm.close()
+
+
+def test_a_reader_that_comes_back_after_the_stall_timeout_gets_an_error_not_a_hang() -> None:
+    worker = ModelWorker(Counter, stall_timeout=0.5)
+    stream = worker.stream(lambda m: m.count(1000, delay=0))
+    next(stream)
+    time.sleep(1.5)  # far slower than the owner allows: it moves on
+    t0 = time.perf_counter()
+    with pytest.raises(BackendError, match="dropped this answer"):
+        for _ in stream:
+            pass
+    assert time.perf_counter() - t0 < 5
+    assert list(worker.stream(lambda m: m.count(2))) == [0, 1]
+    worker.close()
+
+
+def test_closing_while_a_request_runs_never_starts_a_second_owner() -> None:
+    model = Counter()
+    worker = ModelWorker(lambda: model, stall_timeout=5)
+    first = worker.stream(lambda m: m.count(30, delay=0.02))
+    next(first)
+    closer = threading.Thread(target=worker.close, kwargs={"timeout": 0.05})
+    closer.start()
+    closer.join()
+    second: list[int] = []
+    t = threading.Thread(target=lambda: second.extend(worker.stream(lambda m: m.count(3))))
+    t.start()
+    rest = list(first)
+    t.join(timeout=10)
+    assert len(rest) == 29 and second == [0, 1, 2]
+    assert model.most == 1

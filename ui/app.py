@@ -203,8 +203,8 @@ class ChatApp:
 
         if not chunk_id:
             return "<div>Choose a source to read it in its document.</div>"
-        store = self.answerer().store
         try:
+            store = self.answerer().store
             chunks = store.get_chunks([str(chunk_id)])
             if not chunks:
                 return "<div>That passage is no longer in the store.</div>"
