@@ -55,7 +55,7 @@ def run_squad_eval(
             "answers": list(q.answers),
             "answer": answer.text,
             "mode": answer.mode,
-            "exact_match": best_over(exact_match, text, q.answers),
+            "exact_match": best_over(exact_match, "" if answer.refused else (answer.short_answer or text), q.answers),
             "short_answer": answer.short_answer,
             # The short answer when there is one (what the user reads first), else the whole text.
             "f1": best_over(token_f1, "" if answer.refused else (answer.short_answer or text), q.answers),
