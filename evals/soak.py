@@ -191,17 +191,23 @@ def main(argv: list[str] | None = None) -> int:
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
         rebuild = None
+        rebuilt: dict[str, Any] = {}
+        soak_started = time.perf_counter()
         if args.rebuild:
             def run_rebuild() -> None:
-                time.sleep(20)
-                subprocess.run([sys.executable, "-m", "rag", "ingest", "--rebuild", "--no-progress",
-                                "--data-dir", str(scratch / "d0")], env=env, check=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(15)
+                t0 = time.perf_counter()
+                done = subprocess.run([sys.executable, "-m", "rag", "ingest", "--rebuild", "--no-progress",
+                                       "--data-dir", str(scratch / "d0")], env=env, capture_output=True, text=True)
+                rebuilt.update({"exit": done.returncode, "summary": done.stdout.strip()[-200:],
+                                "started_s": round(t0 - soak_started, 1),
+                                "ended_s": round(time.perf_counter() - soak_started, 1)})
             rebuild = threading.Thread(target=run_rebuild)
             rebuild.start()
         result = soak(ports, args.conversations, args.questions, args.disconnect)
         if rebuild is not None:
             rebuild.join()
+            result["rebuild"] = rebuilt
         stop.set()
         result.update({"replicas": args.replicas, "rebuild_during_soak": args.rebuild,
                        "answer_style": args.answer_style or "default",
