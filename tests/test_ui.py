@@ -11,7 +11,6 @@ import pytest
 
 from ingest import ingest
 from rag.answer import Answerer
-from rag.citations import REFUSAL
 from rag.config import Settings
 from rag.llm import FakeLLM
 from tests.conftest import SEEDS

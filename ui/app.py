@@ -10,7 +10,6 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
