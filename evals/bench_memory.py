@@ -2,11 +2,15 @@
 
     python -m evals.bench_memory --mb 500            # the fake embedder: the pipeline's own footprint
     python -m evals.bench_memory --mb 20 --embedder sentence-transformers
+    python -m evals.bench_memory --mb 500 --chroma-server   # the store in its own process
 
 Writes ``--mb`` megabytes of text as 1 MB files (the seed articles, each copy
 made unique so nothing deduplicates), runs ``rag ingest`` on them as a
 subprocess, samples its RSS every 0.2 s and reports the peak, with the
-throughput. Results go to ``evals/results/memory.json``.
+throughput. With ``--chroma-server`` the store runs in a ``chroma run``
+process of its own, so the ingest's RSS is the pipeline alone (with the
+embedded store, Chroma's in-process index grows with the corpus).
+Results go to ``evals/results/memory[-server].json``.
 """
 
 from __future__ import annotations
@@ -65,20 +69,40 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=500)
     parser.add_argument("--embedder", default="fake")
+    parser.add_argument("--chroma-server", action="store_true", help="run the store as a separate `chroma run`")
     args = parser.parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="rag-mem-"))
+    server = None
     try:
         t0 = time.perf_counter()
         files = make_corpus(scratch / "corpus", args.mb)
         print(f"wrote {files} files ({args.mb} MB) in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
         env = {**os.environ, "RAG_DATA_DIR": str(scratch / "data"), "RAG_EMBEDDER": args.embedder}
+        if args.chroma_server:
+            import socket
+
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+            chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+            server = subprocess.Popen([chroma, "run", "--path", str(scratch / "chroma"), "--host", "127.0.0.1",
+                                       "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(120):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.5)
+            env.update({"RAG_CHROMA_HOST": "127.0.0.1", "RAG_CHROMA_PORT": str(port)})
         t0 = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-m", "rag", "ingest", str(scratch / "corpus"), "--no-progress"],
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        peak = 0
+        peak = server_peak = 0
         last_report = t0
         while proc.poll() is None:
             peak = max(peak, _rss(proc.pid))
+            if server is not None:
+                server_peak = max(server_peak, _rss(server.pid))
             time.sleep(0.2)
             if time.perf_counter() - last_report > 60:
                 last_report = time.perf_counter()
@@ -93,12 +117,17 @@ def main(argv: list[str] | None = None) -> int:
             "summary": out.strip().splitlines()[-1] if out.strip() else err.strip()[-300:],
             "seconds": round(seconds, 1),
             "peak_rss_mb": round(peak / 1e6),
+            "store": "chroma server" if server is not None else "embedded",
+            "chroma_server_peak_rss_mb": round(server_peak / 1e6) if server is not None else None,
             "mb_per_s": round(args.mb / seconds, 2),
         }
     finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
         shutil.rmtree(scratch, ignore_errors=True)
     print(json.dumps(result, indent=2))
-    out_path = PROJECT_ROOT / "evals" / "results" / "memory.json"
+    out_path = PROJECT_ROOT / "evals" / "results" / ("memory-server.json" if args.chroma_server else "memory.json")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return 0 if result["exit"] == 0 else 1

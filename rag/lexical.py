@@ -19,8 +19,10 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import sys
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,13 +79,22 @@ class LexicalIndex:
         return len(self.ids)
 
     @classmethod
-    def build(cls, records: list[tuple[str, str, str]], revision: str) -> "LexicalIndex":
-        """Index ``(chunk_id, title, text)`` triples."""
+    def build(cls, records: Iterable[tuple[str, str, str]], revision: str) -> "LexicalIndex":
+        """Index ``(chunk_id, title, text)`` triples.
+
+        ``records`` may be a generator: each text is tokenized and dropped, so
+        building never holds the corpus's text in memory, only its terms.
+        """
         bm25s = _bm25s()
-        ids = [cid for cid, _, _ in records]
-        tokens = [tokenize(index_text(title, text)) for _, title, text in records]
+        ids: list[str] = []
+        titles: list[str] = []
+        tokens: list[list[str]] = []
         doc_freq: dict[str, int] = {}
-        for toks in tokens:
+        for cid, title, text in records:
+            ids.append(cid)
+            titles.append(sys.intern(title))  # one copy per document, not per chunk
+            toks = [sys.intern(t) for t in tokenize(index_text(title, text))]
+            tokens.append(toks)
             for term in set(toks):
                 doc_freq[term] = doc_freq.get(term, 0) + 1
         bm25 = None
@@ -92,7 +103,7 @@ class LexicalIndex:
             # 1.2/0.75 because chunks are short and of similar length.
             bm25 = bm25s.BM25(k1=0.9, b=0.6, method="lucene")
             bm25.index(tokens, show_progress=False)
-        return cls(ids=ids, revision=revision, _bm25=bm25, doc_freq=doc_freq, titles=[t for _, t, _ in records])
+        return cls(ids=ids, revision=revision, _bm25=bm25, doc_freq=doc_freq, titles=titles)
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every indexed chunk for ``query`` (zeros if no term matches)."""
@@ -192,10 +203,10 @@ def lexical_index(store: ChunkStore) -> LexicalIndex:
                 index.revision == revision and not value.startswith(("ids:", "writing:", "unknown:")))):
             _cache[key] = index
             return index
-        records = [
+        records = (
             (cid, str(meta.get("title", "")), text or "")
             for cid, text, meta in store.iter_records(include_documents=True)
-        ]
+        )
         index = LexicalIndex.build(records, revision)
         index.built_at = time.monotonic()
         if value.startswith("ids:"):
