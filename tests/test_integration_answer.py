@@ -49,7 +49,7 @@ def test_embedded_default_gives_the_short_answer_and_its_evidence(real, question
     assert answer.short_answer == short and answer.text.startswith(f"{short} — “")
     cited = answer.citations[0]
     assert Path(cited.source).name == "career-profile.txt" and short in cited.evidence
-    doc = Path(cited.source).read_text(encoding="utf-8")
+    doc = (SEEDS / Path(cited.source).name).read_text(encoding="utf-8")  # keyed "seeds/<file>"
     assert short in doc  # verbatim in the document, so checkable by construction
 
 
