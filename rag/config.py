@@ -65,6 +65,11 @@ class Settings(BaseSettings):
         "instead of the embedded store.",
     )
     chroma_port: int = Field(default=8000, description="Port of the Chroma server.")
+    chroma_timeout: float = Field(
+        default=60.0, gt=0,
+        description="Seconds to wait for the Chroma server on any call; a server that hangs becomes an error "
+        "instead of a question that never ends.",
+    )
 
     # --- corpus and chunking -----------------------------------------------
     seeds_dir: Path = Field(

@@ -254,3 +254,28 @@ def test_the_chat_recovers_when_the_chroma_server_comes_back(tmp_path: Path) -> 
     finally:
         for key in env:
             os.environ.pop(key, None)
+
+
+def test_a_hung_chroma_server_is_an_error_not_a_question_that_never_ends(tmp_path: Path) -> None:
+    """SIGSTOP freezes the server: the kernel still accepts connections, nothing answers."""
+    from rag.errors import StoreError
+
+    port = free_port()
+    command = [CHROMA, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)]
+    with running(command, port, tmp_path / "chroma.log", timeout=60) as server:
+        settings = load_settings(data_dir=tmp_path / "d", embedder="fake", chroma_host="127.0.0.1",
+                                 chroma_port=port, chroma_timeout=3.0)
+        from ingest import ingest
+
+        ingest(None, settings, progress=False)
+        retriever = Retriever(settings, open_store(settings, get_embedder(settings)), get_embedder(settings))
+        assert retriever.retrieve("Which course did Karpathy design at Stanford?").passages
+        server.send_signal(signal.SIGSTOP)
+        try:
+            t0 = time.perf_counter()
+            with pytest.raises(StoreError):
+                retriever.store.query(get_embedder(settings).embed_query("CS231n"), 3)
+            assert time.perf_counter() - t0 < 20
+        finally:
+            server.send_signal(signal.SIGCONT)
+        assert retriever.retrieve("Which course did Karpathy design at Stanford?").passages
