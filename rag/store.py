@@ -152,6 +152,12 @@ class _State:
                 continue
         return out
 
+    def forget(self, prefix: str) -> None:
+        """Delete the records of one physical collection (after a rebuild replaced it)."""
+        ids = [key for key in self._collection.get(include=[])["ids"] if key.startswith(prefix)]
+        if ids:
+            self._collection.delete(ids=ids)
+
     def write(self, values: dict[str, Any]) -> None:
         values = {k: v for k, v in values.items() if v is not None}
         if not values:
@@ -476,6 +482,7 @@ class ChunkStore:
             return
         try:
             self._client.delete_collection(previous)
+            self._state.forget(f"{previous}/")
         except Exception as exc:  # noqa: BLE001 - another process dropped it first, or it never existed
             log.debug("cannot drop %s: %s", previous, exc)
 

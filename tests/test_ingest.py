@@ -235,3 +235,6 @@ def test_rebuild_switches_to_a_complete_new_collection(settings: Settings, corpu
     assert reader.physical == open_store(settings).physical != old
     folders = [p.name for p in (settings.data_dir / "lexical").iterdir()]
     assert folders == [f"local-{reader.physical}"]
+    # The replaced collection's bookkeeping went with it.
+    keys = reader._state.read()
+    assert not any(k.startswith(f"{old}/") for k in keys) and keys["active"] == reader.physical
