@@ -275,8 +275,11 @@ class ChunkStore:
     @property
     def metadata(self) -> dict[str, Any]:
         """Bookkeeping of this collection: embedder, dimension, revision, last ingest."""
+        return self._merged(self._read_state())
+
+    def _merged(self, state: dict[str, Any]) -> dict[str, Any]:
         meta = self._collection_metadata()  # stores from before the state records kept it here
-        meta.update(self._own(self._read_state()))
+        meta.update(self._own(state))
         return meta
 
     def check_embedder(self, name: str, dimension: int | None = None) -> None:
@@ -423,8 +426,8 @@ class ChunkStore:
             self._call("delete chunks", lambda: self._collection.delete(ids=part))
 
     def _check_dimension(self, dimension: int) -> None:
-        meta = self._collection_metadata()
-        meta.update(self._own(self._meta_cache if self._meta_cache is not None else self._read_state()))
+        # On every query: the state read with this question's revision will do.
+        meta = self._merged(self._meta_cache if self._meta_cache is not None else self._read_state())
         stored = meta.get("dimension")
         if stored is not None and int(stored) != dimension:
             raise EmbedderMismatchError(
@@ -464,9 +467,6 @@ class ChunkStore:
         if self._pending:
             self._activate()
         return f"{self._physical}:{revision}"
-
-    def mark_ingested(self, summary: str) -> None:  # kept for callers of the old name
-        self.finish(summary)
 
     def _activate(self) -> None:
         """Point the logical name at this (rebuilt) collection, then drop the one it replaced.
