@@ -8,37 +8,72 @@ from typing import Any
 
 __all__ = ["write_report", "load_latest"]
 
+# Both figures share one size: the web chat shows them side by side in a gallery,
+# and a phone shows them one under the other; 150 dpi keeps the text sharp when
+# the browser scales them down. ``bbox_inches="tight"`` grows the saved image
+# to hold every title, label and tick, so nothing is cut at the edges.
+_FIGSIZE = (6.4, 4.0)
+_DPI = 150
+
+
+def _empty(ax, message: str) -> None:  # ax: a matplotlib Axes
+    """An explicit "nothing to show" instead of a misleading empty or made-up histogram."""
+    ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=10, color="#666", wrap=True,
+            transform=ax.transAxes)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def _plots(records: list[dict[str, Any]], summary: dict[str, Any], out: Path) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator, PercentFormatter
 
     names = []
     f1 = [r["metrics"]["f1"] for r in records if "f1" in r["metrics"]]
-    support = [s["score"] for r in records for s in r["result"]["sentences"] if s.get("note") != "quoted"] or [0.0]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    axes[0].hist(f1, bins=10, range=(0, 1), color="#4a7")
-    axes[0].set_title("token F1 per answerable question")
-    axes[1].hist(support, bins=10, range=(0, 1), color="#47a")
-    axes[1].set_title("verifier probability per drafted sentence")
+    support = [s["score"] for r in records for s in r["result"]["sentences"] if s.get("note") != "quoted"]
+    fig, axes = plt.subplots(1, 2, figsize=_FIGSIZE)
+    panels = (
+        (axes[0], f1, "#4a7", "Token F1\nper answerable question", "token F1", "questions",
+         "no answerable question\nwith reference answers"),
+        (axes[1], support, "#47a", "Verifier support\nper drafted sentence", "support probability", "sentences",
+         "no drafted sentences\n(quoted answers are\nnot drafted)"),
+    )
+    for ax, values, color, title, xlabel, ylabel, none in panels:
+        ax.set_title(title, fontsize=11)
+        if not values:
+            _empty(ax, none)
+            continue
+        ax.hist(values, bins=10, range=(0, 1), color=color, edgecolor="white")
+        ax.set_xlim(0, 1)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts, not fractions
     fig.tight_layout()
-    fig.savefig(out / "scores.png", dpi=90)
+    fig.savefig(out / "scores.png", dpi=_DPI, bbox_inches="tight", pad_inches=0.15)
     plt.close(fig)
     names.append("scores.png")
 
     hits = summary["retrieval"]
     ks = [k for k in (1, 3, 5, 10) if hits.get(f"hit@{k}") is not None]
     if ks:
-        fig, ax = plt.subplots(figsize=(4.5, 3.2))
-        ax.plot(ks, [hits[f"hit@{k}"] for k in ks], marker="o")
-        ax.set_xlabel("k")
-        ax.set_ylabel("hit rate")
-        ax.set_ylim(0, 1.02)
+        values = [hits[f"hit@{k}"] for k in ks]
+        fig, ax = plt.subplots(figsize=_FIGSIZE)
+        ax.plot(ks, values, marker="o", color="#47a")
+        for k, v in zip(ks, values):
+            ax.annotate(f"{100 * v:.0f} %", (k, v), textcoords="offset points", xytext=(0, -16), ha="center",
+                        fontsize=9)
+        ax.set_xlabel("k (passages retrieved)")
+        ax.set_ylabel("questions with the evidence in the top k")
+        ax.set_ylim(0, 1.05)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0, symbol=" %"))  # as the chat writes rates
         ax.set_xticks(ks)
-        ax.set_title("retrieval: evidence in top k")
+        ax.grid(alpha=0.3)
+        ax.set_title("Retrieval: evidence found in the top k passages", fontsize=11)
         fig.tight_layout()
-        fig.savefig(out / "retrieval.png", dpi=90)
+        fig.savefig(out / "retrieval.png", dpi=_DPI, bbox_inches="tight", pad_inches=0.15)
         plt.close(fig)
         names.append("retrieval.png")
     return names

@@ -24,7 +24,8 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 from rag.config import Settings
@@ -42,6 +43,8 @@ __all__ = ["IngestReport", "ingest", "make_chunker", "scan_paths", "source_key"]
 log = logging.getLogger(__name__)
 
 Warn = Callable[[str], None]
+#: ``on_file(done, total, source)``: called before each changed file is loaded and chunked.
+FileStep = Callable[[int, int, str], None]
 
 
 @dataclass
@@ -245,6 +248,7 @@ def ingest(
     warn: Warn | None = None,
     embedder: Embedder | None = None,
     label: str | None = None,
+    on_file: FileStep | None = None,
 ) -> IngestReport:
     """Bring the store in line with ``paths`` (default: the seeds folder).
 
@@ -252,7 +256,8 @@ def ingest(
     gone from an ingested folder removed. Unreadable files are reported through
     ``warn`` and skipped. ``rebuild`` builds a fresh collection that replaces
     the current one when complete. ``label`` overrides the source label
-    (default: the folder's name).
+    (default: the folder's name). ``on_file`` reports progress per changed file
+    (the web upload's progress bar).
     """
     from rag.config import load_settings
 
@@ -304,12 +309,15 @@ def ingest(
     bar = _progress(0, "embedding", "chunk", progress)
     writer = _Writer(store, embedder, states, settings.embed_batch_size, report, bar)
     try:
-        for file, source, digest in _iter_progress(todo, progress):
+        for done, (file, source, digest) in enumerate(_iter_progress(todo, progress)):
+            if on_file is not None:
+                on_file(done, len(todo), source)
             try:
                 data = file.read_bytes()
                 if hashlib.sha256(data).hexdigest() != digest:
                     raise DocumentError(source, "changed while being indexed; run `rag ingest` again")
                 document = load_document(file, source=source, data=data)
+                size = len(data)
                 del data
             except OSError as exc:  # gone since it was hashed
                 report.failed.append((source, f"cannot read ({exc.strerror or exc})"))
@@ -323,7 +331,11 @@ def ingest(
                 if source in states:
                     gone.append(source)
                 continue
-            chunks = chunker.split(document)
+            # When and what was indexed, for the Documents tab. Only metadata:
+            # ids and doc_hash stay content-derived, so an unchanged file is
+            # still recognised as unchanged on the next run.
+            stamp = {"ingested_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "doc_bytes": size}
+            chunks = [replace(c, extra={**c.extra, **stamp}) for c in chunker.split(document)]
             bar.total += len(chunks)
             bar.refresh()
             if source in states:

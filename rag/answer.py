@@ -150,6 +150,70 @@ class Answer:
         }
 
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Answer":
+        """Rebuild an answer from :meth:`to_dict` output (a saved conversation turn).
+
+        What ``to_dict`` leaves out stays empty: the query vector, and the text
+        of retrieval candidates that were not passages. That is enough to show
+        the answer, its sources and the inspector again.
+        """
+        from .documents import Chunk
+
+        def chunk(d: dict[str, Any], text: str = "") -> Chunk:
+            return Chunk(id=str(d.get("chunk_id", "")), source=str(d.get("source", "")), title=str(d.get("title", "")),
+                         index=0, start=int(d.get("start") or 0), end=int(d.get("end") or 0),
+                         text=str(d.get("text", text) or text), doc_hash="", doc_chunks=0, page=d.get("page"))
+
+        passages = [Candidate(chunk=chunk(p), fused_score=float(p.get("score") or 0.0), rank=int(p.get("n") or 0))
+                    for p in data.get("passages") or []]
+        by_id = {p.chunk.id: p for p in passages}
+        retrieval = None
+        if data.get("retrieval"):
+            r = data["retrieval"]
+            candidates = []
+            for c in r.get("candidates") or []:
+                known = by_id.get(c.get("chunk_id"))
+                candidates.append(Candidate(
+                    chunk=known.chunk if known else chunk(c, c.get("snippet", "")),
+                    dense_score=c.get("dense_score"), dense_rank=c.get("dense_rank"),
+                    lexical_score=c.get("lexical_score"), lexical_rank=c.get("lexical_rank"),
+                    fused_score=float(c.get("fused_score") or 0.0), rank=int(c.get("rank") or 0),
+                    duplicate_of=c.get("duplicate_of")))
+            for p in passages:  # the passages carry the dense score the inspector's summary shows
+                match = next((c for c in candidates if c.chunk.id == p.chunk.id), None)
+                if match is not None:
+                    p.dense_score = match.dense_score
+            retrieval = Retrieval(query=str(data.get("standalone_question", "")), passages=passages,
+                                  candidates=candidates, query_coverage=float(r.get("query_coverage") or 0.0))
+        fields = set(Citation.__dataclass_fields__)
+        return cls(
+            question=str(data.get("question", "")),
+            standalone_question=str(data.get("standalone_question", data.get("question", ""))),
+            text=str(data.get("answer", "")),
+            refused=bool(data.get("refused")),
+            mode=data.get("mode") or "answer",
+            sentences=[SentenceVerdict(text=s.get("text", ""), citations=list(s.get("citations") or []),
+                                       supported=bool(s.get("supported")), score=float(s.get("score") or 0.0),
+                                       reason=s.get("reason", ""), note=s.get("note", ""))
+                       for s in data.get("sentences") or []],
+            citations=[Citation(**{k: v for k, v in c.items() if k in fields}) for c in data.get("citations") or []],
+            passages=passages,
+            retrieval=retrieval,
+            draft=str(data.get("draft", "")),
+            removed_citations=int(data.get("removed_citations") or 0),
+            model=str(data.get("model", "")),
+            timings=dict(data.get("timings") or {}),
+            tokens_generated=int(data.get("tokens_generated") or 0),
+            warnings=list(data.get("warnings") or []),
+            error=data.get("error"),
+            refusal_reason=data.get("refusal_reason"),
+            short_answer=data.get("short_answer"),
+            strategy=str(data.get("strategy", "")),
+            answerability=dict(data.get("answerability") or {}),
+        )
+
+
 @dataclass
 class AnswerEvent:
     """What :meth:`Answerer.stream` yields.

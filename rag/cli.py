@@ -108,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", dest="port", type=int, default=None, help="port (RAG_PORT; default 7860)")
     p.set_defaults(func=_cmd_serve)
 
+    p = sub.add_parser("api", parents=[common], help="serve the OpenAI-compatible API (127.0.0.1:8000/v1)")
+    p.add_argument("--host", dest="host", default=None, help="address to bind (RAG_HOST; default 127.0.0.1; "
+                   "any other address needs RAG_API_KEY)")
+    p.add_argument("--port", dest="port", type=int, default=8000, help="port (default 8000)")
+    p.set_defaults(func=_cmd_api)
+
     p = sub.add_parser("status", parents=[common], help="show what is indexed")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_status)
@@ -258,6 +264,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     overrides = {k: getattr(args, k) for k in ("host", "port") if getattr(args, k) is not None}
     serve(settings.model_copy(update=overrides) if overrides else settings)
+    return 0
+
+
+def _cmd_api(args: argparse.Namespace) -> int:
+    from .api import serve_api
+
+    settings = _settings(args)
+    if args.host is not None:
+        settings = settings.model_copy(update={"host": args.host})
+    serve_api(settings, args.port)
     return 0
 
 

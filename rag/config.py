@@ -14,11 +14,12 @@ from __future__ import annotations
 import os
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -267,14 +268,15 @@ class Settings(BaseSettings):
         description="Keep unsupported sentences in the answer, marked, instead of dropping them.",
     )
     max_question_chars: int = Field(
-        default=2000, ge=32, description="Longer questions are truncated (with a warning)."
+        default=2000, ge=32, description="Longer questions are truncated (with a warning); the API refuses them "
+        "with HTTP 400 instead."
     )
 
     # --- web chat ------------------------------------------------------------------
     host: str = Field(
         default="127.0.0.1",
-        description="Address `rag serve` binds to; 127.0.0.1 keeps the chat on this machine. "
-        "Use 0.0.0.0 to expose it (and set a login).",
+        description="Address `rag serve` and `rag api` bind to; 127.0.0.1 keeps the chat and the API on this "
+        "machine. Use 0.0.0.0 to expose them (and set a login, and RAG_API_KEY for the API).",
     )
     port: int = Field(default=7860, ge=1, le=65535, description="Port of the web chat.")
     ui_username: str | None = Field(default=None, description="Login name for the web chat (with ui_password).")
@@ -283,6 +285,35 @@ class Settings(BaseSettings):
         default=4, ge=1, description="Questions answered at once; the rest wait in the queue "
         "(the local model still runs one generation at a time)."
     )
+
+    # --- OpenAI-compatible API (`rag api`, and /v1 inside `rag serve`) ------------------
+    api_key: SecretStr | None = Field(
+        default=None,
+        description="Bearer key API clients must send (`Authorization: Bearer KEY`). Without one the API "
+        "binds only to 127.0.0.1/localhost/::1; `rag serve` on another address then serves the chat alone.",
+    )
+    api_cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API (CORS), e.g. `https://app.example.com`; a JSON list "
+        "or comma-separated in RAG_API_CORS_ORIGINS. Empty: CORS off (same-origin and non-browser clients only).",
+    )
+    api_max_body_bytes: int = Field(
+        default=1_000_000, ge=1024,
+        description="Largest request body the API reads (HTTP 413 beyond it), counted while reading, so a "
+        "chunked body without a Content-Length is capped too.",
+    )
+
+    @field_validator("api_cors_origins", mode="before")
+    @classmethod
+    def _origins_list(cls, v: Any) -> Any:
+        if isinstance(v, str):  # RAG_API_CORS_ORIGINS: a JSON list or "a,b"
+            text = v.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [o.strip() for o in text.split(",") if o.strip()]
+        return v
 
     @field_validator("chunk_overlap")
     @classmethod

@@ -59,15 +59,17 @@ class FakeOpenAI:
       HTTP 429; every call's batch size is recorded in ``batches``.
     - ``/v1/chat/completions`` (streaming): sends ``reply`` word by word; with
       ``drop_after`` it sends that many chunks and then closes the connection
-      without finishing the response.
+      without finishing the response; with ``delay`` it waits that many
+      seconds before each word (a slow model, for Stop and disconnects).
     """
 
-    def __init__(self, reply: str = "An answer. [1]", drop_after: int | None = None, rate_limit: int = 0) -> None:
+    def __init__(self, reply: str = "An answer. [1]", drop_after: int | None = None, rate_limit: int = 0,
+                 delay: float = 0.0) -> None:
         import json
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-        self.reply, self.drop_after, self.rate_limit = reply, drop_after, rate_limit
+        self.reply, self.drop_after, self.rate_limit, self.delay = reply, drop_after, rate_limit, delay
         self.batches: list[int] = []
         self.calls = 0
         outer = self
@@ -112,6 +114,8 @@ class FakeOpenAI:
                 self.end_headers()
                 words = outer.reply.split(" ")
                 for n, word in enumerate(words):
+                    if outer.delay:
+                        time.sleep(outer.delay)
                     if outer.drop_after is not None and n >= outer.drop_after:
                         self.wfile.flush()
                         self.connection.shutdown(2)  # mid-stream, no terminating chunk

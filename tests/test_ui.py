@@ -15,7 +15,8 @@ from rag.config import Settings
 from rag.llm import FakeLLM
 from tests.conftest import SEEDS
 from tests.test_answer import DeadLLM
-from ui.app import ChatApp, build_blocks
+from ui.app import ChatApp
+from ui.layout import build_blocks
 from ui.render import answer_markdown, sources_html
 
 EVIL = (
@@ -123,11 +124,13 @@ def test_feedback_is_appended_as_jsonl(ui_settings: Settings) -> None:
     app = ChatApp(ui_settings)
     _, (history, _s, _i, turns, _b) = chat(app, QUESTION)
     index = turns[0]["message_index"]
-    assert "saved (up)" in app.vote(turns, index, True)
-    assert "saved (down)" in app.vote(turns, index, False)
+    assert "saved" in app.vote(turns, index, True)
+    assert "What was wrong?" in app.vote(turns, index, False)  # a thumbs down invites a comment
+    assert "comment was saved" in app.vote(turns, index, False, comment="It cites the wrong page.")
     assert "answers only" in app.vote(turns, 0, True)  # the user's own message
     lines = [json.loads(x) for x in app.feedback_path.read_text(encoding="utf-8").splitlines()]
-    assert [x["vote"] for x in lines] == ["up", "down"]
+    assert [x["vote"] for x in lines] == ["up", "down", "comment"]
+    assert lines[2]["comment"] == "It cites the wrong page." and "comment" not in lines[1]
     assert {"time", "question", "answer", "citations", "model"} <= set(lines[0])
     assert lines[0]["question"] == QUESTION
 
@@ -153,8 +156,9 @@ def test_errors_are_messages_and_the_app_keeps_working(ui_settings: Settings) ->
     _, (history, sources, *_r) = chat(app, QUESTION)
     assert history[-1]["content"].startswith("**Error") and "cannot reach" in history[-1]["content"]
     assert "Retrieved passages" in sources
-    _, (history, *_r) = chat(app, "   ")
-    assert history[-1]["content"].startswith("*") and "empty" in history[-1]["content"]
+    before = list(history)
+    _, (history, *_r) = chat(app, "   ", [], before)
+    assert history == before  # an empty question adds no turn (the page shows a hint instead)
     empty = ChatApp(ui_settings.model_copy(update={"data_dir": ui_settings.data_dir / "none"}))
     _, (history, *_r) = chat(empty, QUESTION)
     assert history[-1]["content"].startswith("**Error:**") and "rag ingest" in history[-1]["content"]
@@ -257,3 +261,59 @@ def test_dev_set_runs_one_at_a_time_and_not_for_anonymous_remote_visitors(ui_set
     first.join(10)
     remote = ChatApp(ui_settings.model_copy(update={"host": "0.0.0.0"}))
     assert "needs a login" in remote.run_dev_set()[0]
+
+
+def test_conversations_are_saved_per_owner_and_reopen_as_shown(ui_settings: Settings) -> None:
+    app = ChatApp(ui_settings)
+    _, (history, sources, _i, turns, _b) = chat(app, QUESTION)
+    cid = app.save_turn("browser:alice-browser-id-0001", None, turns)
+    _, (history, _s, _i, turns, _b) = chat(app, "When did he leave Tesla?", turns, history)
+    assert app.save_turn("browser:alice-browser-id-0001", cid, turns) == cid
+    assert app.conversation_choices("browser:alice-browser-id-0001") == [(QUESTION, cid)]
+    assert app.conversation_choices("browser:someone-else-000001") == []  # nobody else sees it
+    again, again_sources, inspector, reopened, found = app.open_conversation("browser:alice-browser-id-0001", cid)
+    assert found == cid and again == history  # the chat as it was shown, answers rendered the same
+    assert [t["question"] for t in reopened] == [QUESTION, "When did he leave Tesla?"]
+    assert app.select(reopened, reopened[0]["message_index"])[0] == sources  # its sources, as they were
+    assert "<tr>" in inspector
+    assert app.open_conversation("browser:someone-else-000001", cid)[4] is None
+    exported = Path(app.export_conversation("browser:alice-browser-id-0001", cid)).read_text(encoding="utf-8")
+    assert QUESTION in exported and "Fei-Fei Li" in exported
+    assert "Fei-Fei Li" in Path(app.export_answer(reopened[:1])).read_text(encoding="utf-8")
+    assert "Renamed" in app.rename_conversation("browser:alice-browser-id-0001", cid, "Stanford years")
+    assert app.conversation_choices("browser:alice-browser-id-0001") == [("Stanford years", cid)]
+    assert "deleted" in app.delete_conversation("browser:alice-browser-id-0001", cid)
+    assert app.conversation_choices("browser:alice-browser-id-0001") == []
+
+
+def test_regenerate_replaces_the_last_answer_and_its_saved_turn(ui_settings: Settings) -> None:
+    app = ChatApp(ui_settings)
+    owner = app.owner(None, "bob-browser-id-000000001")
+    _, (history, _s, _i, turns, _b) = chat(app, QUESTION)
+    cid = app.save_turn(owner, None, turns)
+    steps = list(app.regenerate(history, turns, None, None))
+    history2, _s, _i, turns2, _b = steps[-1]
+    assert len(history2) == len(history) and len(turns2) == 1
+    app.save_turn(owner, cid, turns2, regenerated=True)
+    assert len(app.conversations.get(owner, cid).turns) == 1
+
+
+def test_stop_turns_an_unfinished_answer_into_a_note() -> None:
+    pending = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "*Writing and checking the answer…*"}]
+    assert "Stopped" in ChatApp.stopped(pending)[-1]["content"]
+    done = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "An answer [1]"}]
+    assert ChatApp.stopped(done) == done
+
+
+def test_owner_is_the_login_else_a_well_formed_browser_id() -> None:
+    assert ChatApp.owner("ann", "x" * 20) == "user:ann"
+    assert ChatApp.owner(None, "abcdefghijklmnop1234") == "browser:abcdefghijklmnop1234"
+    assert ChatApp.owner(None, "../../etc", "s1") == "session:s1"  # a forged id is not an owner
+    assert ChatApp.new_browser_id(None) != ChatApp.new_browser_id(None)
+
+
+def test_the_tiny_model_notice_follows_the_chosen_model(ui_settings: Settings) -> None:
+    fake = ChatApp(ui_settings)
+    assert fake.model_notice() == ""
+    tiny = ChatApp(ui_settings.model_copy(update={"llm": "llamacpp"}))
+    assert "tiny model" in tiny.model_notice()

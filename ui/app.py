@@ -1,36 +1,49 @@
-"""The Gradio chat: a thin edge over :class:`rag.answer.Answerer`.
+"""The web chat's behaviour: a thin edge over :mod:`rag` with no Gradio layout in it.
 
 All behaviour lives in :class:`ChatApp`'s plain methods, which tests call
-directly; :func:`build_blocks` only lays out components and wires events.
+directly; :mod:`ui.layout` only lays out components and wires events.
+
+One :class:`~rag.pipelines.Pipelines` serves every visitor (and the HTTP API
+when both run in one process): the model, top-k and temperature a visitor
+picks travel with each question instead of building a pipeline per visitor.
+Conversations are saved server-side per owner — the login user, or a random
+id the browser keeps — so a reload or "New conversation" loses nothing.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import secrets
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from rag.answer import Answer, Answerer, QuestionError
 from rag.config import Settings
+from rag.conversations import ConversationStore, conversation_markdown, turn_markdown
 from rag.errors import RagError
+from rag.pipelines import Pipelines
 
 from .render import (
     answer_markdown,
     checking_markdown,
     document_html,
-    passages_html,
     escape,
     eval_summary_html,
     eval_worst_html,
     inspector_html,
+    passages_html,
     sources_html,
 )
 
-__all__ = ["ChatApp", "build_blocks", "EXAMPLES"]
+__all__ = ["ChatApp", "EXAMPLES", "saved_dict", "slim", "is_local"]
 
 EXAMPLES = [
     "Which course did Karpathy design at Stanford?",
@@ -41,15 +54,20 @@ EXAMPLES = [
 ]
 
 Message = dict[str, Any]
+ChatStep = tuple[list[Message], Any, Any, list[dict[str, Any]], str]
 
-_CSS = """
-.source{border:1px solid #ddd;border-radius:6px;padding:.5em;margin:.4em 0}
-.source.cited{border-color:#4a7}
-.source .loc{color:#777;font-size:.85em}
-.source mark{background:#ffe08a}
-.inspector td,.inspector th{padding:2px 6px;border-bottom:1px solid #eee;vertical-align:top;font-size:.85em}
-.draft{color:#888}
-"""
+STOPPED = "*Stopped. Ask again, or rephrase the question.*"
+EMPTY_HINT = "Type a question first — for example, one of the suggestions below."
+TINY_NOTICE = ("The bundled tiny model is answering: answers are mostly quotes from the documents. "
+               "Connect a stronger model in Settings (an OpenAI-compatible server or key).")
+_PENDING = ("*Searching the corpus…*", "*Writing and checking the answer…*")
+_SNIPPET = 200  # characters of a non-passage candidate the inspector shows (it cuts at 160)
+_KEPT_CANDIDATES = 30
+_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def is_local(settings: Settings) -> bool:
+    return settings.host in _LOCAL_HOSTS
 
 
 def slim(answer: Answer) -> Answer:
@@ -59,8 +77,6 @@ def slim(answer: Answer) -> Answer:
     open; the full candidate pool (tens of passages) and the query vector
     would make each turn tens of kilobytes for nothing the page shows.
     """
-    from dataclasses import replace
-
     retrieval = answer.retrieval
     if retrieval is None:
         return answer
@@ -72,35 +88,53 @@ def slim(answer: Answer) -> Answer:
     return replace(answer, retrieval=replace(retrieval, candidates=candidates, vector=None))
 
 
-_SNIPPET = 200  # characters of a non-passage candidate the inspector shows (it cuts at 160)
-_KEPT_CANDIDATES = 30
+def saved_dict(answer: Answer) -> dict[str, Any]:
+    """The JSON a saved turn keeps: ``to_dict`` plus the candidates' snippets for the inspector."""
+    data = answer.to_dict()
+    if answer.retrieval is not None and data.get("retrieval"):
+        for row, cand in zip(data["retrieval"]["candidates"], answer.retrieval.candidates):
+            row["snippet"] = cand.chunk.text[:_SNIPPET]
+    return data
 
 
 class ChatApp:
-    """Conversation handling, feedback and settings for the web chat."""
+    """Conversations, feedback, model choice and evaluation for the web chat."""
 
-    def __init__(self, settings: Settings, answerer: Answerer | None = None) -> None:
+    def __init__(self, settings: Settings, answerer: Answerer | None = None, *,
+                 pipelines: Pipelines | None = None) -> None:
         self.settings = settings
-        # One pipeline for every visitor: top-k and temperature travel with each question.
-        self._answerer = answerer
+        self.pipelines = pipelines or Pipelines(settings, answerer=answerer)
+        self.conversations = ConversationStore(settings.data_dir / "conversations.sqlite3")
         self._lock = threading.Lock()
         self._eval_lock = threading.Lock()  # one dev-set run at a time
+        self._eval_cancel = threading.Event()
         self.feedback_path = settings.data_dir / "feedback.jsonl"
 
-    def answerer(self) -> Answerer:
-        """The pipeline every conversation shares."""
-        with self._lock:
-            if self._answerer is None:
-                self._answerer = Answerer(self.settings)
-            return self._answerer
+    def answerer(self, pipeline: str | None = None) -> Answerer:
+        """The pipeline every conversation shares (``pipeline``: a name from Settings' model list)."""
+        return self.pipelines.get(pipeline)
 
-    def model_description(self) -> str:
+    # --- models -------------------------------------------------------------------------
+    def model_choices(self) -> list[tuple[str, str]]:
+        return [(info.label, info.name) for info in self.pipelines.infos()]
+
+    def model_description(self, pipeline: str | None = None) -> str:
         s = self.settings
-        where = f" at {s.llm_base_url}" if s.llm_base_url else ""
-        model = s.llm_model or ("bundled SmolLM2-135M-Instruct" if s.llm == "llamacpp" else "default")
-        return f"**Model:** `{escape(s.llm)}` · {escape(model)}{escape(where)} · **Embedder:** `{escape(s.embedder)}`"
+        try:
+            info = self.pipelines.info(pipeline or self.pipelines.names()[0])
+        except RagError as exc:
+            return f"**Model:** {escape(str(exc))}"
+        return f"**Model:** `{escape(info.llm)}` · {escape(info.model)} · **Embedder:** `{escape(s.embedder)}`"
 
-    # --- chat ---------------------------------------------------------------------
+    def model_notice(self, pipeline: str | None = None) -> str:
+        """One line when the bundled tiny model answers, so nobody mistakes it for the product's ceiling."""
+        try:
+            tiny = self.pipelines.info(pipeline or self.pipelines.names()[0]).tiny
+        except RagError:
+            return ""
+        return f"<div class='model-notice'>{escape(TINY_NOTICE)}</div>" if tiny else ""
+
+    # --- chat ---------------------------------------------------------------------------
     def respond(
         self,
         message: str,
@@ -108,14 +142,23 @@ class ChatApp:
         turns: list[dict[str, Any]],
         top_k: int | None = None,
         temperature: float | None = None,
-    ) -> Iterator[tuple[list[Message], str, str, list[dict[str, Any]], str]]:
-        """Stream the answer: yields (chat, sources, inspector, turns, textbox)."""
+        pipeline: str | None = None,
+    ) -> Iterator[ChatStep]:
+        """Stream the answer: yields (chat, sources, inspector, turns, textbox).
+
+        Only checked sentences reach the chat; the raw draft stays for the
+        inspector. Sources appear as soon as retrieval ends, not after the answer.
+        """
         history = list(history or [])
         turns = list(turns or [])
         question = str(message or "")
-        history.append({"role": "user", "content": question.strip() or "(empty)"})
-        history.append({"role": "assistant", "content": "*Searching the corpus…*"})
-        yield list(history), sources_html(None), inspector_html(None), turns, ""
+        if not question.strip():
+            # No turn for nothing: the page shows a hint next to the box instead.
+            yield history, gr.skip(), gr.skip(), turns, ""
+            return
+        history.append({"role": "user", "content": question.strip()})
+        history.append({"role": "assistant", "content": _PENDING[0]})
+        yield list(history), gr.skip(), gr.skip(), turns, ""
         k = int(top_k or self.settings.top_k)
         t = float(self.settings.temperature if temperature is None else temperature)
         previous = [turn["question"] for turn in turns]
@@ -123,7 +166,7 @@ class ChatApp:
         shown: list[str] = []
         draft = ""
         try:
-            for event in self.answerer().stream(question, previous, top_k=k, temperature=t):
+            for event in self.answerer(pipeline).stream(question, previous, top_k=k, temperature=t):
                 if event.kind == "retrieval":
                     history[-1] = {"role": "assistant", "content": checking_markdown([], bool(draft))}
                     yield list(history), passages_html(event.retrieval), inspector_html(None), turns, ""
@@ -143,7 +186,7 @@ class ChatApp:
             history[-1] = {"role": "assistant", "content": f"*{escape(str(exc))}*"}
             yield history, sources_html(None), inspector_html(None), turns, ""
             return
-        except RagError as exc:  # empty store, bad settings, unreachable store
+        except RagError as exc:  # empty store, bad settings, unreachable store or model
             history[-1] = {"role": "assistant", "content": f"**Error:** {escape(str(exc))}"}
             yield history, sources_html(None), inspector_html(None), turns, ""
             return
@@ -152,23 +195,153 @@ class ChatApp:
         turns.append({"question": answer.question, "answer": slim(answer), "message_index": len(history) - 1})
         yield history, sources_html(answer), inspector_html(answer), turns, ""
 
+    def regenerate(self, history: list[Message], turns: list[dict[str, Any]], top_k: int | None = None,
+                   temperature: float | None = None, pipeline: str | None = None) -> Iterator[ChatStep]:
+        """Ask the last question again (after a model or setting change, or for a fresh draft)."""
+        turns = list(turns or [])
+        if not turns:
+            yield list(history or []), gr.skip(), gr.skip(), turns, ""
+            return
+        last = turns.pop()
+        history = list(history or [])[: last["message_index"] - 1]
+        yield from self.respond(last["question"], history, turns, top_k, temperature, pipeline)
+
+    @staticmethod
+    def stopped(history: list[Message]) -> list[Message]:
+        """The chat after Stop: an unfinished answer becomes a note, never half an answer."""
+        history = list(history or [])
+        if history and history[-1].get("role") == "assistant" and any(
+                p in str(history[-1].get("content", "")) for p in _PENDING):
+            history[-1] = {"role": "assistant", "content": STOPPED}
+        return history
+
     def select(self, turns: list[dict[str, Any]], index: int | None) -> tuple[str, str]:
         """Sources and inspector for the answer at chat position ``index``."""
-        for turn in turns or []:
-            if turn["message_index"] in (index, (index or 0) + 1):
-                return sources_html(turn["answer"]), inspector_html(turn["answer"])
+        turn = self._turn_at(turns, index, either=True)
         latest = turns[-1]["answer"] if turns else None
-        return sources_html(latest), inspector_html(latest)
+        answer = turn["answer"] if turn else latest
+        return sources_html(answer), inspector_html(answer)
 
-    def vote(self, turns: list[dict[str, Any]], index: int | None, liked: bool) -> str:
-        """Append a thumbs up/down for one answer to DATA_DIR/feedback.jsonl."""
-        turn = next((t for t in turns or [] if t["message_index"] == index), None)
+    @staticmethod
+    def _turn_at(turns: list[dict[str, Any]], index: int | None, either: bool = False) -> dict[str, Any] | None:
+        for turn in turns or []:
+            if turn["message_index"] == index or (either and turn["message_index"] == (index or 0) + 1):
+                return turn
+        return None
+
+    # --- saved conversations -------------------------------------------------------------
+    @staticmethod
+    def owner(username: str | None, browser_id: str | None, session: str | None = None) -> str:
+        """Whose conversations these are: the login user, else this browser, else this tab."""
+        if username:
+            return f"user:{username}"
+        if browser_id and re.fullmatch(r"[A-Za-z0-9_-]{16,64}", browser_id):
+            return f"browser:{browser_id}"
+        return f"session:{session or 'anonymous'}"
+
+    def browser_secret(self) -> str:
+        """The key the browser's id is stored under, made once per data dir (a fresh one per
+        start would make every browser's id unreadable after a restart)."""
+        path = self.settings.data_dir / "ui-secret"
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            secret = secrets.token_urlsafe(24)
+            try:
+                with path.open("x", encoding="utf-8") as out:  # "x": two servers starting at once agree
+                    out.write(secret)
+                path.chmod(0o600)
+            except FileExistsError:
+                return path.read_text(encoding="utf-8").strip()
+            return secret
+
+    @staticmethod
+    def new_browser_id(current: str | None) -> str:
+        if current and re.fullmatch(r"[A-Za-z0-9_-]{16,64}", current):
+            return current
+        return secrets.token_urlsafe(18)
+
+    def save_turn(self, owner: str, conversation_id: str | None, turns: list[dict[str, Any]],
+                  regenerated: bool = False) -> str | None:
+        """Store the latest turn; returns the conversation id (a new one for a first question)."""
+        if not turns:
+            return conversation_id
+        turn = turns[-1]
+        answer: Answer = turn["answer"]
+        data = saved_dict(answer)
+        if conversation_id and self.conversations.get(owner, conversation_id) is None:
+            conversation_id = None  # deleted meanwhile (another tab): start a new one rather than fail
+        if conversation_id is None:
+            conversation_id = self.conversations.create(owner).id
+            regenerated = False
+        if regenerated:
+            self.conversations.replace_last_turn(owner, conversation_id, turn["question"], data)
+        else:
+            self.conversations.add_turn(owner, conversation_id, turn["question"], data)
+        return conversation_id
+
+    def conversation_choices(self, owner: str) -> list[tuple[str, str]]:
+        return [(c.title or "(untitled)", c.id) for c in self.conversations.list(owner)]
+
+    def open_conversation(self, owner: str, conversation_id: str | None) -> tuple[list[Message], str, str,
+                                                                                 list[dict[str, Any]], str | None]:
+        """(chat, sources, inspector, turns, id) of a saved conversation, as it was shown."""
+        conversation = self.conversations.get(owner, conversation_id) if conversation_id else None
+        if conversation is None:
+            history, sources, inspector, turns, _ = self.new_conversation()
+            return history, sources, inspector, turns, None
+        history: list[Message] = []
+        turns: list[dict[str, Any]] = []
+        for saved in conversation.turns:
+            answer = Answer.from_dict(saved.answer)
+            history.append({"role": "user", "content": saved.question})
+            history.append({"role": "assistant", "content": answer_markdown(answer)})
+            turns.append({"question": saved.question, "answer": answer, "message_index": len(history) - 1})
+        latest = turns[-1]["answer"] if turns else None
+        return history, sources_html(latest), inspector_html(latest), turns, conversation.id
+
+    def rename_conversation(self, owner: str, conversation_id: str | None, title: str) -> str:
+        if not conversation_id:
+            return "Ask a question first: a conversation is saved with its first answer."
+        if not str(title or "").strip():
+            return "Type the new name first."
+        ok = self.conversations.rename(owner, conversation_id, str(title).strip())
+        return "Renamed." if ok else "That conversation no longer exists."
+
+    def delete_conversation(self, owner: str, conversation_id: str | None) -> str:
+        if not conversation_id:
+            return "Nothing to delete: this conversation has not been saved yet."
+        ok = self.conversations.delete(owner, conversation_id)
+        return "Conversation deleted." if ok else "That conversation no longer exists."
+
+    def export_conversation(self, owner: str, conversation_id: str | None) -> str | None:
+        """Path of a Markdown file with the whole conversation, its answers and sources."""
+        conversation = self.conversations.get(owner, conversation_id) if conversation_id else None
+        if conversation is None:
+            return None
+        name = re.sub(r"[^A-Za-z0-9]+", "-", conversation.title).strip("-")[:40] or "conversation"
+        return _write_export(f"{name}.md", conversation_markdown(conversation))
+
+    def export_answer(self, turns: list[dict[str, Any]], index: int | None = None) -> str | None:
+        """Path of a Markdown file with one answer (the latest, or the one at ``index``) and its sources."""
+        turn = self._turn_at(turns, index, either=True) if index is not None else (turns[-1] if turns else None)
+        if turn is None:
+            return None
+        return _write_export("answer.md", turn_markdown({"question": turn["question"],
+                                                         "answer": saved_dict(turn["answer"])}))
+
+    # --- feedback ------------------------------------------------------------------------
+    def vote(self, turns: list[dict[str, Any]], index: int | None, liked: bool, comment: str = "") -> str:
+        """Append a thumbs up/down (and an optional comment) for one answer to DATA_DIR/feedback.jsonl."""
+        turn = self._turn_at(turns, index)
         if turn is None:
             return "Feedback is for answers only."
         answer: Answer = turn["answer"]
         record = {
             "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "vote": "up" if liked else "down",
+            # A comment is its own record after the thumbs down it explains: votes are not counted twice.
+            "vote": "comment" if comment.strip() else ("up" if liked else "down"),
             "question": answer.question,
             "answer": answer.text,
             "refused": answer.refused,
@@ -176,11 +349,16 @@ class ChatApp:
             "citations": [{"n": c.n, "source": c.source, "chunk_id": c.chunk_id} for c in answer.citations],
             "model": answer.model,
         }
+        if comment.strip():
+            record["comment"] = comment.strip()[:2000]
         self.feedback_path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock, self.feedback_path.open("a", encoding="utf-8") as out:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        return f"Thanks — feedback saved ({record['vote']})."
+        if comment.strip():
+            return "Thanks — your comment was saved with the thumbs down."
+        return "Thanks — feedback saved." if liked else "Thanks — feedback saved. What was wrong? (optional)"
 
+    # --- documents ----------------------------------------------------------------------
     @staticmethod
     def document_choices(turns: list[dict[str, Any]]) -> list[tuple[str, str]]:
         """(label, chunk id) for each source of the latest answer, for the viewer."""
@@ -214,7 +392,7 @@ class ChatApp:
         start, end = where.get(chunk.id, (0, 0))
         return document_html(chunk.title or chunk.source, text, start, end, chunk.page)
 
-    # --- evaluation ------------------------------------------------------------------
+    # --- evaluation ----------------------------------------------------------------------
     def eval_report(self) -> tuple[str, list[str], str]:
         """(summary html, plot image paths, worst-questions html) of the latest eval run."""
         from evals.api import latest_dir
@@ -230,100 +408,47 @@ class ChatApp:
         from evals.api import run_and_report
 
         s = self.settings
-        if s.ui_username is None and s.host not in ("127.0.0.1", "localhost", "::1"):
+        if s.ui_username is None and not is_local(s):
             # A run occupies the model for minutes: not for anonymous visitors.
             return ("<p>Running the dev set needs a login when the chat is served beyond this machine: "
                     "set RAG_UI_USERNAME and RAG_UI_PASSWORD.</p>", [], "")
         if not self._eval_lock.acquire(blocking=False):
             return "<p>A dev-set run is already in progress; its report appears here when it ends.</p>", [], ""
+        self._eval_cancel.clear()
+
+        def step(i: int, n: int) -> None:
+            if self._eval_cancel.is_set():  # raised inside the run: it stops between questions
+                raise _Cancelled
+            if progress is not None:
+                progress(i, n)
+
         try:
-            run_and_report(s, progress=progress or False)
+            run_and_report(s, progress=step)
+        except _Cancelled:
+            summary, plots, worst = self.eval_report()
+            return "<p><b>The run was cancelled.</b> The latest complete run is shown.</p>" + summary, plots, worst
         except RagError as exc:
             return f"<p><b>Error:</b> {escape(str(exc))}</p>", [], ""
         finally:
             self._eval_lock.release()
         return self.eval_report()
 
+    def cancel_dev_set(self) -> None:
+        self._eval_cancel.set()
+
     @staticmethod
     def new_conversation() -> tuple[list[Message], str, str, list[dict[str, Any]], str]:
         return [], sources_html(None), inspector_html(None), [], ""
 
 
-def build_blocks(app: ChatApp):  # noqa: ANN201 - gr.Blocks
-    """Lay out the page and wire its events to ``app``."""
-    with gr.Blocks(title="Corpus Q&A") as blocks:
-        gr.Markdown("## Ask the corpus\nAnswers cite the passages they come from; "
-                    "when the corpus has no answer, it says so.")
-        with gr.Tab("Chat"):
-            _chat_tab(app)
-        with gr.Tab("Evaluation"):
-            report = _eval_tab(app)
-        blocks.load(app.eval_report, None, report)  # a CLI `rag eval` shows up on reload
-    return blocks, _CSS
+class _Cancelled(Exception):
+    """Raised from the progress callback to stop a dev-set run between questions."""
 
 
-def _eval_tab(app: ChatApp) -> list:
-    gr.Markdown("How faithful are the answers? The latest `rag eval` run over the dev set "
-                "(`evals/datasets/dev.jsonl`), scored offline.")
-    summary_html, plots, worst_html = app.eval_report()
-    summary = gr.HTML(summary_html, elem_id="eval-summary")
-    gallery = gr.Gallery(plots, label="Plots", columns=2, height=300, elem_id="eval-plots")
-    gr.Markdown("**Worst questions** — wrong refusals and missed refusals first, then lowest F1")
-    worst = gr.HTML(worst_html, elem_id="eval-worst")
-    run = gr.Button("Run the dev set", elem_id="eval-run")
-
-    def run_dev_set(progress: gr.Progress = gr.Progress()):  # noqa: ANN202, B008 - Gradio's progress idiom
-        return app.run_dev_set(lambda i, n: progress((i, n), desc="questions"))
-
-    run.click(run_dev_set, None, [summary, gallery, worst], concurrency_limit=1)
-    return [summary, gallery, worst]
-
-
-def _chat_tab(app: ChatApp) -> None:
-    turns = gr.State([])
-    with gr.Row():
-        with gr.Column(scale=3):
-            chat = gr.Chatbot(label="Chat", height=480, sanitize_html=True, elem_id="chat",
-                              feedback_options=["Like", "Dislike"])
-            box = gr.Textbox(placeholder="Ask about the corpus…", show_label=False, elem_id="question")
-            with gr.Row():
-                send = gr.Button("Ask", variant="primary", elem_id="ask")
-                clear = gr.Button("New conversation")
-            gr.Examples(EXAMPLES, inputs=box, label="Try")
-            status = gr.Markdown("")
-        with gr.Column(scale=2):
-            sources = gr.HTML(sources_html(None), elem_id="sources")
-    with gr.Accordion("Document viewer", open=False):
-        doc_choice = gr.Dropdown(choices=[], label="Open the document of source", elem_id="doc-choice")
-        document = gr.HTML("<div>Choose a source to read it in its document.</div>", elem_id="document")
-    with gr.Accordion("Retrieval inspector", open=False):
-        inspector = gr.HTML(inspector_html(None), elem_id="inspector")
-    with gr.Accordion("Settings", open=False):
-        gr.Markdown(app.model_description())
-        top_k = gr.Slider(1, 10, value=app.settings.top_k, step=1, label="Passages (top-k)")
-        temperature = gr.Slider(0.0, 1.5, value=app.settings.temperature, step=0.1, label="Temperature")
-
-    outputs = [chat, sources, inspector, turns, box, doc_choice]
-
-    def respond(message: str, history: list, state: list, k: int, temp: float):  # noqa: ANN202
-        for out in app.respond(message, history, state, k, temp):
-            yield (*out, gr.update(choices=app.document_choices(out[3]), value=None))
-
-    def clear_all():  # noqa: ANN202
-        return (*app.new_conversation(), gr.update(choices=[], value=None))
-
-    for trigger in (box.submit, send.click):
-        trigger(respond, [box, chat, turns, top_k, temperature], outputs)
-    clear.click(clear_all, None, outputs)
-    doc_choice.change(app.open_document, [doc_choice], [document])
-
-    def on_select(state: list, evt: gr.SelectData) -> tuple[str, str]:
-        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        return app.select(state, index)
-
-    def on_like(state: list, evt: gr.LikeData) -> str:
-        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        return app.vote(state, index, bool(evt.liked))
-
-    chat.select(on_select, [turns], [sources, inspector])
-    chat.like(on_like, [turns], [status])
+def _write_export(name: str, text: str) -> str:
+    # A fresh folder per export: Gradio serves files from the temp dir, and
+    # two visitors exporting at once must not overwrite each other's file.
+    folder = Path(tempfile.mkdtemp(prefix="rag-export-"))
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
