@@ -35,7 +35,9 @@ CSS = """
   #answer-sources{display:block}
   #sources-panel{display:none}
   #chat{height:52vh !important}
+  #ask,#stop,#regenerate,#export-answer{font-size:.85em;padding-left:.3em;padding-right:.3em}
 }
+#examples button{white-space:normal;text-align:left}
 """
 
 
@@ -107,8 +109,9 @@ def _chat_tab(app: ChatApp, browser_id, conversation_id, side: dict[str, Any], n
     feedback_index = gr.State(None)
     with gr.Row():
         with gr.Column(scale=3):
+            # No "share" button: it posts to Hugging Face, and the corpus stays on this machine.
             chat = gr.Chatbot(label="Chat", height=480, sanitize_html=True, elem_id="chat",
-                              feedback_options=["Like", "Dislike"])
+                              feedback_options=["Like", "Dislike"], buttons=["copy", "copy_all"])
             answer_sources = gr.HTML("", elem_id="answer-sources")  # phones: the sources right under the answer
             feedback = gr.Markdown("", elem_id="feedback-status")
             with gr.Row(visible=False, elem_id="comment-row") as comment_row:
@@ -117,13 +120,13 @@ def _chat_tab(app: ChatApp, browser_id, conversation_id, side: dict[str, Any], n
                 send_comment = gr.Button("Send", size="sm", scale=1, elem_id="send-comment")
             box = gr.Textbox(placeholder="Ask about the corpus…", show_label=False, elem_id="question")
             hint = gr.Markdown("", elem_id="hint", elem_classes=["hint"])
-            with gr.Row():
-                send = gr.Button("Ask", variant="primary", elem_id="ask")
-                stop = gr.Button("Stop", variant="stop", visible=False, elem_id="stop")
-                regen = gr.Button("Regenerate", elem_id="regenerate")
-                export_answer = gr.Button("Export answer", elem_id="export-answer")
+            with gr.Row(equal_height=True):  # one row on a phone too: small minimum widths
+                send = gr.Button("Ask", variant="primary", elem_id="ask", min_width=70, scale=2)
+                stop = gr.Button("Stop", variant="stop", visible=False, elem_id="stop", min_width=70, scale=2)
+                regen = gr.Button("Regenerate", elem_id="regenerate", min_width=70, scale=1, size="md")
+                export_answer = gr.Button("Export answer", elem_id="export-answer", min_width=70, scale=1, size="md")
             answer_file = gr.File(label="Answer as Markdown", visible=False, elem_id="answer-file")
-            examples = gr.Dataset(components=[box], samples=[], label="Try", elem_id="examples", layout="table")
+            examples = gr.Dataset(components=[box], samples=[], label="Try", elem_id="examples", layout="gallery")
         with gr.Column(scale=2, elem_id="sources-panel"):
             sources = gr.HTML(sources_html(None), elem_id="sources")
     with gr.Accordion("Document viewer", open=False):
@@ -219,6 +222,7 @@ def _chat_tab(app: ChatApp, browser_id, conversation_id, side: dict[str, Any], n
                 gr.update(value=None), "", "", gr.update(visible=False), gr.skip())
 
     side["new"].click(new_conversation, None, outputs, queue=False)
+    chat.clear(new_conversation, None, outputs, queue=False)  # the chat's own bin icon: the same, saved first
 
     def open_saved(cid: str | None, bid: str | None, request: gr.Request):  # noqa: ANN202
         if not cid:
