@@ -102,8 +102,8 @@ def test_upload_ask_cite_then_delete(browser_context, tmp_path: Path) -> None:  
 
         page.get_by_role("tab", name="Chat").click()
         ask(page, QUESTION)
-        page.wait_for_function("() => document.querySelectorAll('#chat .message-row, #chat [data-testid=bot]')"
-                               ".length >= 2", timeout=60_000)
+        page.wait_for_function("(q) => document.querySelector('#chat').innerText.split(q).length === 3",
+                               arg=QUESTION, timeout=60_000)  # the second question is in the chat
         wait_answered(page)
         assert "quokka-notes.md" not in page.inner_text("#sources")
         assert "ninth of March" not in page.inner_text("#chat").split(QUESTION)[-1]
