@@ -317,3 +317,40 @@ def test_the_tiny_model_notice_follows_the_chosen_model(ui_settings: Settings) -
     assert fake.model_notice() == ""
     tiny = ChatApp(ui_settings.model_copy(update={"llm": "llamacpp"}))
     assert "tiny model" in tiny.model_notice()
+
+
+def test_the_page_says_what_it_answers_from_and_suggests_questions_from_it(ui_settings: Settings,
+                                                                           tmp_path: Path) -> None:
+    import time
+
+    from ingest.library import save_uploads
+    from ui.documents_tab import DocumentsPanel, corpus_summary_html, example_questions
+
+    panel = DocumentsPanel(ui_settings)
+    docs = panel.documents()
+    line = corpus_summary_html(docs)
+    assert f"{len(docs)} documents, {sum(d.chunks for d in docs)} passages" in line
+    assert "Evil notes" not in example_questions(docs)[0]
+    assert all(d.title.split()[0] in line for d in docs if d.title)  # the titles, behind the fold
+    assert "<script>" not in line  # titles are escaped like everything else
+    assert "Which course did Karpathy design at Stanford?" not in example_questions(
+        [d for d in docs if not d.source.startswith("seeds/")])  # no Karpathy questions without Karpathy
+    note = tmp_path / "manual.md"
+    note.write_text("# Espresso machine manual\n\nDescale the boiler every month.\n", encoding="utf-8")
+    time.sleep(1.1)  # ingest times have a one-second resolution
+    save_uploads([(note.name, note)], ui_settings)
+    assert example_questions(panel.documents())[0] == "What is “Espresso machine manual” about?"
+    assert example_questions([]) == [] and "No documents" in corpus_summary_html([])
+
+
+def test_changing_the_corpus_needs_a_login_when_served_remotely(ui_settings: Settings, tmp_path: Path) -> None:
+    from ui.documents_tab import DocumentsPanel
+
+    remote = DocumentsPanel(ui_settings.model_copy(update={"host": "0.0.0.0"}))
+    note = tmp_path / "n.txt"
+    note.write_text("Some text about boilers.", encoding="utf-8")
+    before = len(remote.documents())
+    assert "needs a login" in remote.upload([str(note)])
+    assert "needs a login" in remote.delete(remote.documents()[0].source)
+    assert len(remote.documents()) == before
+    assert "added" in remote.upload([str(note)], username="ann")  # a logged-in user may

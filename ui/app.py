@@ -43,15 +43,7 @@ from .render import (
     sources_html,
 )
 
-__all__ = ["ChatApp", "EXAMPLES", "saved_dict", "slim", "is_local"]
-
-EXAMPLES = [
-    "Which course did Karpathy design at Stanford?",
-    "What did Karpathy say about Tesla and Waymo?",
-    "What is Software 2.0?",
-    "Why does a demo take a decade to become a product?",
-    "What is the capital of Australia?",
-]
+__all__ = ["ChatApp", "saved_dict", "slim", "is_local"]
 
 Message = dict[str, Any]
 ChatStep = tuple[list[Message], Any, Any, list[dict[str, Any]], str]

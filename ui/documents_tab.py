@@ -42,9 +42,9 @@ def example_questions(docs: Sequence[DocumentInfo], limit: int = 5) -> list[str]
     questions = [q for q, prefix in _SEED_EXAMPLES.items() if any(s.startswith(prefix) for s in sources)]
     others = sorted((d for d in docs if not d.source.startswith("seeds/")),
                     key=lambda d: d.ingested or "", reverse=True)
-    for doc in others:
-        title = " ".join(doc.title.split())[:80] or Path(doc.source).stem
-        questions.insert(0, f"What is “{title}” about?")
+    # The newest documents first: what a visitor just uploaded is what they want to try.
+    about = [f"What is “{' '.join(d.title.split())[:80] or Path(d.source).stem}” about?" for d in others]
+    questions = [*about, *questions]
     questions = questions[: limit - 1] if docs else []
     return [*questions, _NO_ANSWER_EXAMPLE] if docs else []
 

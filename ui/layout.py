@@ -46,7 +46,11 @@ def build_blocks(app: ChatApp, panel: DocumentsPanel | None = None):  # noqa: AN
     panel = panel or DocumentsPanel(app.settings, embedder=lambda: app.answerer().embedder)
     with gr.Blocks(title="Corpus Q&A") as blocks:
         # A stable secret: the id stays readable across server restarts, so conversations do too.
-        browser_id = gr.BrowserState(None, storage_key="rag-browser-id", secret=app.browser_secret())
+        browser_id = gr.BrowserState("", storage_key="rag-browser-id", secret=app.browser_secret())
+        # Handlers read the id from a session state, not from the BrowserState: a BrowserState
+        # input would become a required parameter of the chat's API (gradio_client, load tests).
+        session_id = gr.State("")
+        session_id.change(lambda b: b, session_id, browser_id, queue=False)  # a new id is kept
         conversation_id = gr.State(None)
         with gr.Sidebar(label="Conversations", open=True, elem_id="sidebar"):
             side = _sidebar()
@@ -55,7 +59,7 @@ def build_blocks(app: ChatApp, panel: DocumentsPanel | None = None):  # noqa: AN
         notice = gr.HTML(app.model_notice(), elem_id="model-notice")
         corpus_line = gr.HTML("", elem_id="corpus-line")
         with gr.Tab("Chat", id="chat-tab"):
-            chat = _chat_tab(app, browser_id, conversation_id, side, notice)
+            chat = _chat_tab(app, session_id, conversation_id, side, notice)
         with gr.Tab("Documents", id="documents-tab"):
             docs = _documents_tab(app, panel, corpus_line, chat["examples"])
         with gr.Tab("Evaluation", id="eval-tab"):
@@ -74,7 +78,7 @@ def build_blocks(app: ChatApp, panel: DocumentsPanel | None = None):  # noqa: AN
         # Open beside the chat on a desktop; folded on a phone, where it would cover the chat.
         blocks.load(None, None, None, js=_FOLD_SIDEBAR_ON_PHONES)
         # A CLI `rag ingest` or `rag eval` shows up on reload.
-        blocks.load(on_load, [browser_id], [browser_id, side["list"], corpus_line, chat["examples"],
+        blocks.load(on_load, [browser_id], [session_id, side["list"], corpus_line, chat["examples"],
                                             docs["table"], docs["choice"], *report])
     return blocks, CSS + RENDER_CSS
 
@@ -180,34 +184,36 @@ def _chat_tab(app: ChatApp, browser_id, conversation_id, side: dict[str, Any], n
                      cid, gr.update(choices=app.conversation_choices(owner), value=cid), "", "", hidden, bid)
         yield (*last[:4], gr.update(value="", interactive=True), *extra, *idle)
 
-    def run(message: str, history: list, state: list, cid: str | None, bid: str | None, k: float, temp: float,
-            name: str | None, request: gr.Request):  # noqa: ANN202
+    def run(message: str, history: list, k: float, temp: float, name: str | None, state: list, cid: str | None,
+            bid: str | None, request: gr.Request):  # noqa: ANN202
         if not str(message or "").strip():
             yield (*[gr.skip()] * 9, EMPTY_HINT, *[gr.skip()] * 6)
             return
         yield from stream(app.respond(message, history, state, int(k), temp, name), cid, bid, request,
                           len(state or []), False)
 
-    def run_example(sample: list, history: list, state: list, cid: str | None, bid: str | None, k: float,
-                    temp: float, name: str | None, request: gr.Request):  # noqa: ANN202
-        yield from run(sample[0] if sample else "", history, state, cid, bid, k, temp, name, request)
+    def run_example(sample: list, history: list, k: float, temp: float, name: str | None, state: list,
+                    cid: str | None, bid: str | None, request: gr.Request):  # noqa: ANN202
+        yield from run(sample[0] if sample else "", history, k, temp, name, state, cid, bid, request)
 
-    def rerun(history: list, state: list, cid: str | None, bid: str | None, k: float, temp: float,
-              name: str | None, request: gr.Request):  # noqa: ANN202
+    def rerun(history: list, k: float, temp: float, name: str | None, state: list, cid: str | None,
+              bid: str | None, request: gr.Request):  # noqa: ANN202
         if not state:
             yield (*[gr.skip()] * 9, "Nothing to regenerate yet: ask a question first.", *[gr.skip()] * 6)
             return
         yield from stream(app.regenerate(history, state, int(k), temp, name), cid, bid, request, len(state), True)
 
-    rest = [chat, turns, conversation_id, browser_id, top_k, temperature, model]
+    # The API's order (gradio_client, the soak and load tests): question, history, top-k,
+    # temperature, model; the per-session states come last and are not part of it.
+    rest = [chat, top_k, temperature, model, turns, conversation_id, browser_id]
     # trigger_mode "multiple": with Gradio's default ("once") an event cancelled by Stop stays
     # pending in the page, and every later click on Ask would be ignored.
     opts = {"show_progress": "hidden", "trigger_mode": "multiple"}
     runs = [
-        box.submit(run, [box, *rest], run_outputs, **opts),
-        send.click(run, [box, *rest], run_outputs, **opts),
-        examples.click(run_example, [examples, *rest], run_outputs, **opts),  # a suggestion is asked at once
-        regen.click(rerun, rest, run_outputs, **opts),
+        box.submit(run, [box, *rest], run_outputs, api_visibility="private", **opts),
+        send.click(run, [box, *rest], run_outputs, api_name="respond", **opts),
+        examples.click(run_example, [examples, *rest], run_outputs, api_visibility="private", **opts),
+        regen.click(rerun, rest, run_outputs, api_name="regenerate", **opts),
     ]
 
     def on_stop(history: list):  # noqa: ANN202
