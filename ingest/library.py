@@ -104,8 +104,32 @@ def _covered(spans: list[tuple[int, int]]) -> int:
     return total
 
 
+_LISTED: dict[str, tuple[str, list[DocumentInfo]]] = {}  # physical collection → (revision, documents)
+_LISTED_LOCK = threading.Lock()
+
+
 def list_documents(store: ChunkStore) -> list[DocumentInfo]:
-    """Every document in the store, sorted by title, from one pass over its records."""
+    """Every document in the store, sorted by title.
+
+    One pass over every chunk's metadata, so the result is kept per store revision: each
+    page load and each `GET /v1/documents` would otherwise read the whole store again.
+    Only verified revisions are kept (one being written, or unreadable, is listed afresh).
+    """
+    revision = store.revision
+    key = store.physical
+    if ":ids:" in revision:
+        with _LISTED_LOCK:
+            cached = _LISTED.get(key)
+        if cached is not None and cached[0] == revision:
+            return list(cached[1])
+    infos = _scan_documents(store)
+    if ":ids:" in revision:
+        with _LISTED_LOCK:
+            _LISTED[key] = (revision, infos)
+    return list(infos)
+
+
+def _scan_documents(store: ChunkStore) -> list[DocumentInfo]:
     docs: dict[str, dict[str, Any]] = {}
     for _, _, meta in store.iter_records():
         doc = docs.setdefault(str(meta.get("source", "")),

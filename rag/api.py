@@ -100,14 +100,23 @@ def _error(exc: BaseException) -> tuple[int, dict[str, Any]]:
         return exc.status, exc.body()
     if isinstance(exc, QuestionError):
         return 400, error_body(str(exc), "invalid_request_error", "messages", "empty_question")
+    # Server-side failures: a fixed message per kind, the details (paths, hosts, the backend's
+    # own words) only in the server log. A client needs to know what is down, not where it is.
     if isinstance(exc, StoreError):
-        return 503, error_body(str(exc), "server_error", None, "store_unavailable")
+        log.warning("API: the store is unavailable: %s", exc)
+        return 503, error_body("the document store is unavailable; the server log has the details",
+                               "server_error", None, "store_unavailable")
     if isinstance(exc, BackendError):
-        return 503, error_body(str(exc), "server_error", None, "backend_unavailable")
+        log.warning("API: the model backend failed: %s", exc)
+        return 503, error_body("the language model backend is unavailable; the server log has the details",
+                               "server_error", None, "backend_unavailable")
     if isinstance(exc, ConfigError):
-        return 500, error_body(str(exc), "server_error", None, "config_error")
+        log.error("API: configuration error: %s", exc)
+        return 500, error_body("the server is misconfigured; the server log has the details",
+                               "server_error", None, "config_error")
     if isinstance(exc, RagError):
-        return 500, error_body(str(exc), "server_error")
+        log.error("API: %s", exc)
+        return 500, error_body("the server could not answer; the server log has the details", "server_error")
     log.error("unexpected error in the API", exc_info=exc)
     return 500, error_body("internal server error; the server log has the details", "server_error")
 
@@ -272,6 +281,14 @@ async def _collect(run: _Run, first: Any, request: Request) -> Answer | None:
 
 
 # --- request bodies ------------------------------------------------------------------------
+_LOCAL_NAMES = {"127.0.0.1", "localhost", "::1"}
+
+
+def _is_json(request: Request) -> bool:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")
+
+
 async def _read_json(request: Request, limit: int) -> Any:
     """The body as JSON, never more than ``limit`` bytes read (chunked bodies have no length)."""
     too_big = RequestError(413, f"the request body is over {limit:,} bytes (setting api_max_body_bytes)",
@@ -347,6 +364,17 @@ def create_app(settings: Settings, pipelines: Pipelines | None = None) -> FastAP
 
     async def authorize(request: Request) -> None:
         if not key:
+            # No key means this machine only. A web page in the user's browser can still reach
+            # 127.0.0.1: a foreign Host header is DNS rebinding, and a POST that is not JSON is a
+            # cross-site form or text/plain request that skipped the CORS preflight.
+            host = (request.url.hostname or "").strip("[]").lower()
+            if host not in _LOCAL_NAMES | {settings.host.lower()}:
+                raise RequestError(403, "this API answers only requests addressed to this machine "
+                                   "(set RAG_API_KEY to serve it under another name)", "permission_error",
+                                   None, "forbidden_host")
+            if request.method == "POST" and not _is_json(request):
+                raise RequestError(415, "send the request body as JSON (Content-Type: application/json)",
+                                   code="unsupported_media_type")
             return
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode("utf-8"), key):
@@ -433,7 +461,7 @@ def create_app(settings: Settings, pipelines: Pipelines | None = None) -> FastAP
     app.include_router(v1)
 
     @app.get("/healthz")
-    async def healthz() -> JSONResponse:
+    async def healthz(request: Request) -> JSONResponse:
         def probe() -> tuple[int, str]:
             store = pipes.get().store
             return store.count(), store.revision
@@ -441,7 +469,11 @@ def create_app(settings: Settings, pipelines: Pipelines | None = None) -> FastAP
         try:
             count, revision = await in_thread(probe)
         except RagError as exc:
-            return JSONResponse(error_body(str(exc), "server_error", None, "store_unavailable"), status_code=503)
+            return _json_error(StoreError(str(exc)))
+        try:
+            await authorize(request)
+        except RequestError:  # open for load balancers, but the details only with the key
+            return JSONResponse({"status": "ok"})
         return JSONResponse({"status": "ok", "chunks": count, "revision": revision, "models": pipes.names(),
                              "streams": streams.snapshot()})
 

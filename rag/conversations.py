@@ -187,14 +187,25 @@ class ConversationStore:
         """Overwrite the newest turn (for "Regenerate"); with no turn yet, add the first."""
         return self._put_turn(owner, conversation_id, question, answer, replace=True)
 
-    def _put_turn(self, owner: str, cid: str, question: str, answer: dict, replace: bool) -> Turn:
+    def put_turn(self, owner: str, conversation_id: str, index: int, question: str, answer: dict) -> Turn:
+        """Store the turn at position ``index``: the page's own numbering, so the saved
+        conversation always mirrors what was shown. An existing turn there is replaced and any
+        later ones dropped (a regenerated last answer); past the end, it is appended."""
+        return self._put_turn(owner, conversation_id, question, answer, replace=False, at=max(0, int(index)))
+
+    def _put_turn(self, owner: str, cid: str, question: str, answer: dict, replace: bool,
+                  at: int | None = None) -> Turn:
         self._check_owner(owner)
         question, payload, now = str(question or "").strip(), _slim(answer), _now()
         with self._write() as db:
             row = db.execute("SELECT title FROM conversations WHERE id = ? AND owner = ?", (cid, owner)).fetchone()
             if row is None:
                 raise LookupError(f"conversation {cid!r} not found for this user")
+            if at is not None:
+                db.execute("DELETE FROM turns WHERE conversation_id = ? AND idx > ?", (cid, at))
             last = db.execute("SELECT MAX(idx) FROM turns WHERE conversation_id = ?", (cid,)).fetchone()[0]
+            if at is not None and last is not None and last == at:
+                replace = True
             if replace and last is not None:
                 index = last
                 db.execute("UPDATE turns SET question = ?, answer_json = ?, created = ? "
@@ -277,7 +288,12 @@ _LIST_START = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")
 
 def _inline(text: Any) -> str:
     """One line of Markdown that cannot open a block, start a tag or unbalance emphasis."""
-    line = re.sub(r"([\\*<`])", r"\\\1", _one_line(text))
+    # Links, images and reference definitions too: an exported file opened in a Markdown
+    # viewer must not fetch an image or offer a javascript: link from corpus text.
+    # Escaping the parentheses is enough to stop `[x](url)` and `![](url)`; "[1]" markers stay
+    # readable, and a leading "[" is escaped so a line cannot become a reference definition.
+    line = re.sub(r"([\\*<`()])", r"\\\1", _one_line(text))
+    line = re.sub(r"^\[", r"\\[", line)
     line = _LIST_START.sub(r"\1\\\2", line)
     return "\\" + line if _BLOCK_START.match(line) else line
 

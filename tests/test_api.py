@@ -288,7 +288,9 @@ def test_models_documents_and_health(fake: int) -> None:
     docs = httpx.get(f"http://127.0.0.1:{fake}/v1/documents", headers=auth).json()
     assert docs["object"] == "list" and len(docs["data"]) == len(list(SEEDS.iterdir()))
     assert all(d["source"].startswith("seeds/") and d["title"] and d["chunks"] > 0 for d in docs["data"])
-    health = httpx.get(f"http://127.0.0.1:{fake}/healthz")  # no key: for load balancers
+    health = httpx.get(f"http://127.0.0.1:{fake}/healthz")  # no key: for load balancers, nothing more
+    assert health.status_code == 200 and health.json() == {"status": "ok"}
+    health = httpx.get(f"http://127.0.0.1:{fake}/healthz", headers=auth)
     assert health.status_code == 200 and health.json()["chunks"] > 0 and health.json()["revision"]
 
 
@@ -296,10 +298,23 @@ def test_a_model_backend_that_is_down_is_a_503(fake: int) -> None:
     with pytest.raises(openai.InternalServerError) as caught:
         ask(fake, FEI, model="openai")
     assert caught.value.status_code == 503 and caught.value.body["code"] == "backend_unavailable"
-    assert "cannot reach the LLM server" in caught.value.body["message"]
+    message = caught.value.body["message"]
+    assert "unavailable" in message and "127.0.0.1" not in message and "http" not in message  # no host leaks
     with pytest.raises(openai.APIError) as streamed:  # the stream had begun: its last event is the error
         ask_streaming(fake, FEI, model="openai")
     assert streamed.value.body["code"] == "backend_unavailable"
+
+
+def test_without_a_key_only_json_addressed_to_this_machine_is_served(replay_correct: int) -> None:
+    body = json.dumps({"model": "rag", "messages": [{"role": "user", "content": FEI}]})
+    url = f"http://127.0.0.1:{replay_correct}/v1/chat/completions"
+    # A cross-site form or text/plain POST (no CORS preflight) from a page in the user's browser:
+    form = httpx.post(url, content=body, headers={"Content-Type": "text/plain"}, timeout=60)
+    _openai_error(form, 415, "unsupported_media_type")
+    # DNS rebinding: the page's own host name pointed at 127.0.0.1.
+    rebound = httpx.get(f"http://127.0.0.1:{replay_correct}/v1/documents", headers={"Host": "evil.example"})
+    _openai_error(rebound, 403, "forbidden_host")
+    assert httpx.post(url, content=body, headers={"Content-Type": "application/json"}, timeout=60).status_code == 200
 
 
 def test_binding_beyond_this_machine_needs_a_key(base: Path) -> None:

@@ -213,7 +213,7 @@ def test_conversation_markdown_structure_survives_hostile_questions(store: Conve
     store.add_turn("alice", conv.id, "What is the lab's budget?", refused_answer())
     md = conversation_markdown(store.get("alice", conv.id))
     lines = md.splitlines()
-    assert lines[0] == "# Hi # Injected heading --- \\<script>alert(1)\\</script> \\*\\*bold"  # one line
+    assert lines[0] == "# Hi # Injected heading --- \\<script>alert\\(1\\)\\</script> \\*\\*bold"  # one line
     assert lines[2].startswith("_exported ") and lines[2].endswith("_")
     questions = [line for line in lines if line.startswith("### Q: ")]
     assert len(questions) == 2 and [line for line in lines if line.startswith("#")] == [lines[0], *questions]
@@ -239,3 +239,11 @@ def test_oversized_answer_is_slimmed_but_keeps_citations(store: ConversationStor
     assert store.get("alice", conv.id).turns[0].answer == stored
     small = cited_answer()
     assert store.add_turn("alice", conv.id, "Small", small).answer == small  # under the cap: as given
+
+
+def test_exported_markdown_has_no_live_links_or_images_from_corpus_text() -> None:
+    from rag.conversations import _inline
+
+    line = _inline("[x]: http://evil.example see ![](https://evil.example/p.png) and [x](javascript:alert(1)) [1]")
+    assert "](" not in line and not line.startswith("[")  # no link, image or reference definition
+    assert line.endswith("[1]")  # citation markers stay readable

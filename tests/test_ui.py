@@ -294,8 +294,31 @@ def test_regenerate_replaces_the_last_answer_and_its_saved_turn(ui_settings: Set
     steps = list(app.regenerate(history, turns, None, None))
     history2, _s, _i, turns2, _b = steps[-1]
     assert len(history2) == len(history) and len(turns2) == 1
-    app.save_turn(owner, cid, turns2, regenerated=True)
+    app.save_turn(owner, cid, turns2)
     assert len(app.conversations.get(owner, cid).turns) == 1
+    # After Stop (or an error) the last question has no answer: Regenerate asks that one, as a new turn.
+    stopped = [*history2, {"role": "user", "content": [{"type": "text", "text": "What is Software 2.0?"}]},
+               {"role": "assistant", "content": "*Stopped. Ask again, or rephrase the question.*"}]
+    history3, _s, _i, turns3, _b = list(app.regenerate(stopped, turns2, None, None))[-1]
+    assert [t["question"] for t in turns3] == [QUESTION, "What is Software 2.0?"]
+    assert len(history3) == 4 and "Stopped" not in str(history3)
+    app.save_turn(owner, cid, turns3)
+    assert [t.question for t in app.conversations.get(owner, cid).turns] == [QUESTION, "What is Software 2.0?"]
+
+
+def test_a_turn_is_saved_at_its_place_in_the_page(ui_settings: Settings) -> None:
+    app = ChatApp(ui_settings)
+    owner = app.owner(None, "carol-browser-id-00000001")
+    _, (history, _s, _i, turns, _b) = chat(app, QUESTION)
+    cid = app.save_turn(owner, None, turns)
+    _, (history, _s, _i, turns, _b) = chat(app, "What is Software 2.0?", turns, history)
+    app.save_turn(owner, cid, turns)
+    app.save_turn(owner, cid, turns)  # saved twice (a retried event): still two turns
+    assert len(app.conversations.get(owner, cid).turns) == 2
+    app.conversations.delete(owner, cid)  # deleted in another tab meanwhile
+    fresh = app.save_turn(owner, cid, turns)
+    assert fresh != cid and [t.question for t in app.conversations.get(owner, fresh).turns] == \
+        [QUESTION, "What is Software 2.0?"]  # a new conversation with the whole page, not one turn
 
 
 def test_stop_turns_an_unfinished_answer_into_a_note() -> None:

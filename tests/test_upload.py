@@ -373,3 +373,21 @@ def test_reindex_refreshes_every_recorded_folder_with_the_same_keys(settings: Se
 def test_reindex_of_an_empty_store_ingests_the_seeds(settings: Settings) -> None:
     report = reindex(settings)
     assert report.added == 5
+
+
+def test_the_document_list_is_read_once_per_store_revision(settings, corpus, monkeypatch) -> None:  # noqa: ANN001
+    import ingest.library as library
+    from ingest import ingest
+    from rag.embeddings import get_embedder
+    from rag.store import open_store
+
+    ingest([corpus], settings, progress=False)
+    store = open_store(settings, get_embedder(settings))
+    scans = []
+    real = library._scan_documents
+    monkeypatch.setattr(library, "_scan_documents", lambda s: scans.append(1) or real(s))
+    first = library.list_documents(store)
+    assert library.list_documents(store) == first and len(scans) == 1  # the same revision: no second pass
+    (corpus / "extra.txt").write_text("A new note about the robot lab and its opening hours.", encoding="utf-8")
+    ingest([corpus], settings, progress=False)
+    assert len(library.list_documents(store)) == len(first) + 1 and len(scans) == 2  # a new revision: read again

@@ -43,7 +43,7 @@ from .render import (
     sources_html,
 )
 
-__all__ = ["ChatApp", "saved_dict", "slim", "is_local"]
+__all__ = ["ChatApp", "is_local", "message_text", "saved_dict", "slim"]
 
 Message = dict[str, Any]
 ChatStep = tuple[list[Message], Any, Any, list[dict[str, Any]], str]
@@ -189,14 +189,24 @@ class ChatApp:
 
     def regenerate(self, history: list[Message], turns: list[dict[str, Any]], top_k: int | None = None,
                    temperature: float | None = None, pipeline: str | None = None) -> Iterator[ChatStep]:
-        """Ask the last question again (after a model or setting change, or for a fresh draft)."""
-        turns = list(turns or [])
+        """Ask the last question again (after a model or setting change, or for a fresh draft).
+
+        The last question is the last one the visitor asked, answered or not: after Stop or
+        an error it has no turn yet, and it is that one that is asked again, as a new turn.
+        """
+        history, turns = list(history or []), list(turns or [])
+        answered = turns[-1]["message_index"] + 1 if turns else 0
+        pending = [i for i in range(answered, len(history)) if history[i].get("role") == "user"]
+        if pending:
+            question = message_text(history[pending[-1]].get("content"))
+            yield from self.respond(question, history[: pending[-1]], turns, top_k, temperature, pipeline)
+            return
         if not turns:
-            yield list(history or []), gr.skip(), gr.skip(), turns, ""
+            yield history, gr.skip(), gr.skip(), turns, ""
             return
         last = turns.pop()
-        history = list(history or [])[: last["message_index"] - 1]
-        yield from self.respond(last["question"], history, turns, top_k, temperature, pipeline)
+        yield from self.respond(last["question"], history[: last["message_index"] - 1], turns, top_k,
+                                temperature, pipeline)
 
     @staticmethod
     def stopped(history: list[Message]) -> list[Message]:
@@ -232,8 +242,9 @@ class ChatApp:
         return f"session:{session or 'anonymous'}"
 
     def browser_secret(self) -> str:
-        """The key the browser's id is stored under, made once per data dir (a fresh one per
-        start would make every browser's id unreadable after a restart)."""
+        """The key Gradio encodes the browser's id with, made once per data dir: a fresh one
+        per start would make every browser's id unreadable after a restart. It is not a
+        secret (the page receives it); the id itself, 144 random bits, is the credential."""
         path = self.settings.data_dir / "ui-secret"
         try:
             return path.read_text(encoding="utf-8").strip()
@@ -254,23 +265,27 @@ class ChatApp:
             return current
         return secrets.token_urlsafe(18)
 
-    def save_turn(self, owner: str, conversation_id: str | None, turns: list[dict[str, Any]],
-                  regenerated: bool = False) -> str | None:
-        """Store the latest turn; returns the conversation id (a new one for a first question)."""
+    def save_turn(self, owner: str, conversation_id: str | None, turns: list[dict[str, Any]]) -> str | None:
+        """Store the latest turn at its position in the page; returns the conversation id (a new
+        one for a first question, or when the conversation was deleted meanwhile in another tab).
+
+        Saving by position, not "append" or "replace the last", keeps the saved conversation
+        equal to the page whatever happened in between (a regenerated answer, a stopped one).
+        """
         if not turns:
             return conversation_id
         turn = turns[-1]
-        answer: Answer = turn["answer"]
-        data = saved_dict(answer)
-        if conversation_id and self.conversations.get(owner, conversation_id) is None:
-            conversation_id = None  # deleted meanwhile (another tab): start a new one rather than fail
-        if conversation_id is None:
-            conversation_id = self.conversations.create(owner).id
-            regenerated = False
-        if regenerated:
-            self.conversations.replace_last_turn(owner, conversation_id, turn["question"], data)
-        else:
-            self.conversations.add_turn(owner, conversation_id, turn["question"], data)
+        data = saved_dict(turn["answer"])
+        if conversation_id:
+            try:
+                self.conversations.put_turn(owner, conversation_id, len(turns) - 1, turn["question"], data)
+                return conversation_id
+            except LookupError:
+                pass
+        conversation_id = self.conversations.create(owner).id
+        for index, earlier in enumerate(turns):  # the whole page, so a reopened one is complete
+            self.conversations.put_turn(owner, conversation_id, index, earlier["question"],
+                                        data if earlier is turn else saved_dict(earlier["answer"]))
         return conversation_id
 
     def conversation_choices(self, owner: str) -> list[tuple[str, str]]:
@@ -437,10 +452,37 @@ class _Cancelled(Exception):
     """Raised from the progress callback to stop a dev-set run between questions."""
 
 
+def message_text(content: Any) -> str:
+    """The text of a chat message as the page sends it back (a string, or Gradio's list of parts)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text", ""))
+    if isinstance(content, (list, tuple)):
+        return " ".join(message_text(part) for part in content).strip()
+    return ""
+
+
+_EXPORTS = Path(tempfile.gettempdir()) / "rag-exports"
+_EXPORT_TTL = 3600.0  # seconds an exported file stays for its download
+
+
 def _write_export(name: str, text: str) -> str:
-    # A fresh folder per export: Gradio serves files from the temp dir, and
-    # two visitors exporting at once must not overwrite each other's file.
-    folder = Path(tempfile.mkdtemp(prefix="rag-export-"))
+    # A fresh folder per export (two visitors exporting at once must not overwrite each
+    # other's file), under one parent in the temp dir, which Gradio may serve; folders older
+    # than an hour go, so exports do not pile up for the life of the server.
+    import shutil
+    import time
+
+    _EXPORTS.mkdir(exist_ok=True)
+    now = time.time()
+    for old in _EXPORTS.iterdir():
+        try:
+            if now - old.stat().st_mtime > _EXPORT_TTL:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            pass
+    folder = Path(tempfile.mkdtemp(prefix="export-", dir=_EXPORTS))
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return str(path)

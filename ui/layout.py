@@ -9,6 +9,8 @@ as a parameter.
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
 import gradio as gr
@@ -18,6 +20,8 @@ from .documents_tab import DocumentsPanel, corpus_summary_html, documents_table_
 from .render import RENDER_CSS, inspector_html, sources_details_html, sources_html
 
 __all__ = ["build_blocks", "CSS"]
+
+log = logging.getLogger(__name__)
 
 CSS = """
 .source{border:1px solid #ddd;border-radius:6px;padding:.5em;margin:.4em 0}
@@ -44,7 +48,8 @@ CSS = """
 def build_blocks(app: ChatApp, panel: DocumentsPanel | None = None):  # noqa: ANN201 - (gr.Blocks, css)
     """Lay out the page and wire its events to ``app`` (and ``panel`` for the Documents tab)."""
     panel = panel or DocumentsPanel(app.settings, embedder=lambda: app.answerer().embedder)
-    with gr.Blocks(title="Corpus Q&A") as blocks:
+    # Uploaded and exported files leave Gradio's cache after a day (checked every hour).
+    with gr.Blocks(title="Corpus Q&A", delete_cache=(3600, 86400)) as blocks:
         # A stable secret: the id stays readable across server restarts, so conversations do too.
         browser_id = gr.BrowserState("", storage_key="rag-browser-id", secret=app.browser_secret())
         # Handlers read the id from a session state, not from the BrowserState: a BrowserState
@@ -160,37 +165,55 @@ def _chat_tab(app: ChatApp, browser_id, conversation_id, side: dict[str, Any], n
     controls = [send, stop, regen]
     run_outputs = [*outputs, *controls]
 
-    def stream(steps, cid: str | None, bid: str | None, request: gr.Request, before: int,  # noqa: ANN001, ANN202
-               regenerated: bool):
+    running: set[str] = set()  # sessions with an answer in flight: one at a time per tab
+    lock = threading.Lock()
+
+    def stream(make, cid: str | None, bid: str | None, request: gr.Request, prior: list):  # noqa: ANN001, ANN202
         # A question asked before the page's load event finished has no browser id yet: make
         # one here and hand it back, or the first conversation would belong to nobody.
         bid = app.new_browser_id(bid)
         owner = owner_of(bid, request)
+        session = getattr(request, "session_hash", None) or ""
+        with lock:
+            if session and session in running:  # a double click, or a suggestion clicked mid-answer
+                yield (*[gr.skip()] * 9, "An answer is being produced: wait for it, or press Stop.",
+                       *[gr.skip()] * 6)
+                return
+            running.add(session)
         hidden = gr.update(visible=False)
         last = None
-        for out in steps:
-            last = out
-            yield (*out[:4], gr.update(value="", interactive=False), *[gr.skip()] * 4, "", "", hidden, gr.skip(),
-                   *busy)
-        if last is None:
-            yield (*[gr.skip()] * 13, *idle)
-            return
-        state = last[3]
-        extra = (*[gr.skip()] * 4, "", "", hidden, gr.skip())
-        if len(state) > before - (1 if regenerated else 0):  # a new answer: save it
-            cid = app.save_turn(owner, cid, state, regenerated=regenerated)
-            answer = state[-1]["answer"]
-            extra = (gr.update(choices=app.document_choices(state), value=None), sources_details_html(answer),
-                     cid, gr.update(choices=app.conversation_choices(owner), value=cid), "", "", hidden, bid)
-        yield (*last[:4], gr.update(value="", interactive=True), *extra, *idle)
+        try:
+            for out in make():
+                last = out
+                yield (*out[:4], gr.update(value="", interactive=False), *[gr.skip()] * 4, "", "", hidden,
+                       gr.skip(), *busy)
+            if last is None:
+                yield (*[gr.skip()] * 13, *idle)
+                return
+            state = last[3]
+            extra = (*[gr.skip()] * 4, "", "", hidden, gr.skip())
+            if state and (not prior or state[-1] is not prior[-1]):  # a new answer: save it
+                cid = app.save_turn(owner, cid, state)
+                answer = state[-1]["answer"]
+                extra = (gr.update(choices=app.document_choices(state), value=None), sources_details_html(answer),
+                         cid, gr.update(choices=app.conversation_choices(owner), value=cid), "", "", hidden, bid)
+            yield (*last[:4], gr.update(value="", interactive=True), *extra, *idle)
+        except Exception:  # never leave the page with Ask disabled: say so, give the controls back
+            log.exception("the chat failed to answer")
+            note = [*(last[0] if last else []), {"role": "assistant",
+                                                 "content": "**Error:** something went wrong; please try again."}]
+            yield (note, *[gr.skip()] * 3, gr.update(interactive=True), *[gr.skip()] * 8, *idle)
+        finally:
+            with lock:
+                running.discard(session)
 
     def run(message: str, history: list, k: float, temp: float, name: str | None, state: list, cid: str | None,
             bid: str | None, request: gr.Request):  # noqa: ANN202
         if not str(message or "").strip():
             yield (*[gr.skip()] * 9, EMPTY_HINT, *[gr.skip()] * 6)
             return
-        yield from stream(app.respond(message, history, state, int(k), temp, name), cid, bid, request,
-                          len(state or []), False)
+        yield from stream(lambda: app.respond(message, history, state, int(k), temp, name), cid, bid, request,
+                          list(state or []))
 
     def run_example(sample: list, history: list, k: float, temp: float, name: str | None, state: list,
                     cid: str | None, bid: str | None, request: gr.Request):  # noqa: ANN202
@@ -198,10 +221,11 @@ def _chat_tab(app: ChatApp, browser_id, conversation_id, side: dict[str, Any], n
 
     def rerun(history: list, k: float, temp: float, name: str | None, state: list, cid: str | None,
               bid: str | None, request: gr.Request):  # noqa: ANN202
-        if not state:
+        if not state and not any(m.get("role") == "user" for m in history or []):
             yield (*[gr.skip()] * 9, "Nothing to regenerate yet: ask a question first.", *[gr.skip()] * 6)
             return
-        yield from stream(app.regenerate(history, state, int(k), temp, name), cid, bid, request, len(state), True)
+        yield from stream(lambda: app.regenerate(history, state, int(k), temp, name), cid, bid, request,
+                          list(state or []))
 
     # The API's order (gradio_client, the soak and load tests): question, history, top-k,
     # temperature, model; the per-session states come last and are not part of it.
@@ -216,7 +240,14 @@ def _chat_tab(app: ChatApp, browser_id, conversation_id, side: dict[str, Any], n
         regen.click(rerun, rest, run_outputs, api_name="regenerate", **opts),
     ]
 
-    def on_stop(history: list):  # noqa: ANN202
+    def release(request: gr.Request) -> None:
+        # A cancelled run may never reach its `finally` (Gradio stops pulling from it rather
+        # than closing it), so whatever cancels it also frees the tab for the next question.
+        with lock:
+            running.discard(getattr(request, "session_hash", None) or "")
+
+    def on_stop(history: list, request: gr.Request):  # noqa: ANN202
+        release(request)
         return (app.stopped(history), gr.update(interactive=True), *idle)
 
     stop.click(on_stop, [chat], [chat, box, *controls], cancels=runs, queue=False)
@@ -227,8 +258,12 @@ def _chat_tab(app: ChatApp, browser_id, conversation_id, side: dict[str, Any], n
         return (history, src, insp, state, text, gr.update(choices=[], value=None), "", None,
                 gr.update(value=None), "", "", gr.update(visible=False), gr.skip())
 
-    side["new"].click(new_conversation, None, outputs, queue=False)
-    chat.clear(new_conversation, None, outputs, queue=False)  # the chat's own bin icon: the same, saved first
+    def new_while_idle(request: gr.Request):  # noqa: ANN202
+        release(request)
+        return (*new_conversation(), *idle)
+
+    side["new"].click(new_while_idle, None, [*outputs, *controls], queue=False, cancels=runs)
+    chat.clear(new_while_idle, None, [*outputs, *controls], queue=False, cancels=runs)  # the chat's own bin icon: the same, saved first
 
     def open_saved(cid: str | None, bid: str | None, request: gr.Request):  # noqa: ANN202
         if not cid:
@@ -239,7 +274,11 @@ def _chat_tab(app: ChatApp, browser_id, conversation_id, side: dict[str, Any], n
                 sources_details_html(answer) if answer else "", found, gr.skip(), "", "", gr.update(visible=False),
                 gr.skip())
 
-    side["list"].input(open_saved, [side["list"], browser_id], outputs)
+    def open_while_idle(cid: str | None, bid: str | None, request: gr.Request):  # noqa: ANN202
+        release(request)
+        return (*open_saved(cid, bid, request), *idle)
+
+    side["list"].input(open_while_idle, [side["list"], browser_id], [*outputs, *controls], cancels=runs)
 
     def rename(cid: str | None, title: str, bid: str | None, request: gr.Request):  # noqa: ANN202
         owner = owner_of(bid, request)

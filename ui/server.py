@@ -86,6 +86,9 @@ def serve(settings: Settings, say: Callable[[str], None] = print) -> None:
         server_port=settings.port,
         auth=auth,
         show_error=False,
+        # Gradio stores an upload before any handler sees it: cap it at ingest's own limit, or
+        # anyone who reaches the page could fill the disk through /gradio_api/upload.
+        max_file_size=f"{max(1, int(settings.max_file_mb + 0.999))}mb",
         css=css,
         footer_links=[],
         # Only the eval plots are served from disk; documents go through the
