@@ -105,7 +105,7 @@ def _sidebar() -> dict[str, Any]:
     title = gr.Textbox(label="Rename to", max_lines=1, elem_id="rename-text")
     with gr.Row():
         rename = gr.Button("Rename", size="sm", elem_id="rename")
-        delete = gr.Button("Delete", size="sm", variant="stop", elem_id="delete-conversation")
+        delete = gr.Button("Delete conversation", size="sm", variant="stop", elem_id="delete-conversation")
     export = gr.Button("Export conversation (Markdown)", size="sm", elem_id="export-conversation")
     file = gr.File(label="Download", visible=False, elem_id="export-file")
     status = gr.Markdown("", elem_id="conversation-status")
@@ -354,7 +354,7 @@ def _documents_tab(app: ChatApp, panel: DocumentsPanel, corpus_line, examples) -
     table = gr.HTML("", elem_id="documents")
     with gr.Row():
         choice = gr.Dropdown(choices=[], label="Document", elem_id="delete-choice", scale=3)
-        delete = gr.Button("Delete", variant="stop", elem_id="delete-document", scale=1)
+        delete = gr.Button("Delete document", variant="stop", elem_id="delete-document", scale=1)
 
     def refreshed(message: str):  # noqa: ANN202
         documents = panel.documents()
