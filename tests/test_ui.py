@@ -280,6 +280,8 @@ def test_conversations_are_saved_per_owner_and_reopen_as_shown(ui_settings: Sett
     exported = Path(app.export_conversation("browser:alice-browser-id-0001", cid)).read_text(encoding="utf-8")
     assert QUESTION in exported and "Fei-Fei Li" in exported
     assert "Fei-Fei Li" in Path(app.export_answer(reopened[:1])).read_text(encoding="utf-8")
+    first = Path(app.export_answer(reopened, reopened[0]["message_index"])).read_text(encoding="utf-8")
+    assert QUESTION in first and "When did he leave Tesla?" not in first  # the answer clicked, alone
     assert "Renamed" in app.rename_conversation("browser:alice-browser-id-0001", cid, "Stanford years")
     assert app.conversation_choices("browser:alice-browser-id-0001") == [("Stanford years", cid)]
     assert "deleted" in app.delete_conversation("browser:alice-browser-id-0001", cid)

@@ -332,7 +332,8 @@ class ChatApp:
 
     def export_answer(self, turns: list[dict[str, Any]], index: int | None = None) -> str | None:
         """Path of a Markdown file with one answer (the latest, or the one at ``index``) and its sources."""
-        turn = self._turn_at(turns, index, either=True) if index is not None else (turns[-1] if turns else None)
+        turn = (self._turn_at(turns, index, either=True) if index is not None else None) or (
+            turns[-1] if turns else None)
         if turn is None:
             return None
         return _write_export("answer.md", turn_markdown({"question": turn["question"],

@@ -116,6 +116,7 @@ def _sidebar() -> dict[str, Any]:
 def _chat_tab(app: ChatApp, browser_id, conversation_id, side: dict[str, Any], notice) -> dict[str, Any]:  # noqa: ANN001, C901
     turns = gr.State([])
     feedback_index = gr.State(None)
+    selected = gr.State(None)  # the answer clicked last: "Export answer" exports that one
     with gr.Row():
         with gr.Column(scale=3):
             # No "share" button: it posts to Hugging Face, and the corpus stays on this machine.
@@ -304,18 +305,20 @@ def _chat_tab(app: ChatApp, browser_id, conversation_id, side: dict[str, Any], n
 
     side["export"].click(export, [conversation_id, browser_id], [side["file"], side["status"]])
 
-    def export_one(state: list):  # noqa: ANN202
-        path = app.export_answer(state)
+    def export_one(state: list, chosen: tuple | None):  # noqa: ANN202
+        # The clicked answer, unless a newer one came since: then the latest, as shown last.
+        index = chosen[0] if chosen and chosen[1] == len(state or []) else None
+        path = app.export_answer(state, index)
         return gr.update(value=path, visible=path is not None)
 
-    export_answer.click(export_one, [turns], [answer_file])
+    export_answer.click(export_one, [turns, selected], [answer_file])
 
     # --- sources, feedback, settings ---
     doc_choice.change(app.open_document, [doc_choice], [document])
 
     def on_select(state: list, evt: gr.SelectData):  # noqa: ANN202
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        return app.select(state, index)
+        return (*app.select(state, index), (index, len(state or [])))
 
     def on_like(state: list, evt: gr.LikeData):  # noqa: ANN202
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
@@ -328,7 +331,7 @@ def _chat_tab(app: ChatApp, browser_id, conversation_id, side: dict[str, Any], n
             return "Type a comment first, or leave it: the thumbs down is already saved.", gr.skip(), gr.skip()
         return app.vote(state, index, False, comment=text), gr.update(visible=False), ""
 
-    chat.select(on_select, [turns], [sources, inspector])
+    chat.select(on_select, [turns], [sources, inspector, selected])
     chat.like(on_like, [turns], [feedback, comment_row, feedback_index, comment])
     send_comment.click(on_comment, [turns, feedback_index, comment], [feedback, comment_row, comment])
     comment.submit(on_comment, [turns, feedback_index, comment], [feedback, comment_row, comment])
