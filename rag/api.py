@@ -40,7 +40,6 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from pathlib import PurePosixPath
 from typing import Any
 
 import anyio
@@ -51,6 +50,8 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ingest.library import list_documents
 
 from .answer import Answer, Answerer, AnswerEvent, QuestionError
 from .api_schema import (
@@ -65,15 +66,14 @@ from .api_schema import (
     passages_json,
     question_and_history,
 )
-from .config import Settings
+from .config import LOCAL_HOSTS, Settings
 from .errors import BackendError, ConfigError, RagError, StoreError
 from .pipelines import Pipelines
 
-__all__ = ["LOCAL_HOSTS", "check_exposure", "create_app", "serve_api"]
+__all__ = ["check_exposure", "create_app", "serve_api"]
 
 log = logging.getLogger(__name__)
 
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 _API_PATHS = ("/v1/", "/healthz")
 _KNOWN = {"/v1/models", "/v1/chat/completions", "/v1/documents"}
 _TICK = object()  # the pipeline is still drafting: a moment to look at the client
@@ -86,7 +86,7 @@ def _key(settings: Settings) -> str:
 
 def check_exposure(settings: Settings) -> None:
     """Refuse to serve the API beyond this machine without a key (the chat's rule for its login)."""
-    if settings.host not in LOCAL_HOSTS and not _key(settings):
+    if not settings.local_only and not _key(settings):
         raise ConfigError(
             f"the API would answer anyone who can reach {settings.host} about the whole corpus: set RAG_API_KEY "
             "(clients send it as 'Authorization: Bearer KEY'), or bind to 127.0.0.1"
@@ -94,6 +94,14 @@ def check_exposure(settings: Settings) -> None:
 
 
 # --- errors -------------------------------------------------------------------------------
+_SERVER_ERRORS: tuple[tuple[type[RagError], int, str, str | None], ...] = (  # most specific first
+    (StoreError, 503, "the document store is unavailable", "store_unavailable"),
+    (BackendError, 503, "the language model backend is unavailable", "backend_unavailable"),
+    (ConfigError, 500, "the server is misconfigured", "config_error"),
+    (RagError, 500, "the server could not answer", None),
+)
+
+
 def _error(exc: BaseException) -> tuple[int, dict[str, Any]]:
     """Status and OpenAI-shaped body for any exception; RagError messages are written for users."""
     if isinstance(exc, RequestError):
@@ -102,21 +110,10 @@ def _error(exc: BaseException) -> tuple[int, dict[str, Any]]:
         return 400, error_body(str(exc), "invalid_request_error", "messages", "empty_question")
     # Server-side failures: a fixed message per kind, the details (paths, hosts, the backend's
     # own words) only in the server log. A client needs to know what is down, not where it is.
-    if isinstance(exc, StoreError):
-        log.warning("API: the store is unavailable: %s", exc)
-        return 503, error_body("the document store is unavailable; the server log has the details",
-                               "server_error", None, "store_unavailable")
-    if isinstance(exc, BackendError):
-        log.warning("API: the model backend failed: %s", exc)
-        return 503, error_body("the language model backend is unavailable; the server log has the details",
-                               "server_error", None, "backend_unavailable")
-    if isinstance(exc, ConfigError):
-        log.error("API: configuration error: %s", exc)
-        return 500, error_body("the server is misconfigured; the server log has the details",
-                               "server_error", None, "config_error")
-    if isinstance(exc, RagError):
-        log.error("API: %s", exc)
-        return 500, error_body("the server could not answer; the server log has the details", "server_error")
+    for kind, status, what, code in _SERVER_ERRORS:
+        if isinstance(exc, kind):
+            log.log(logging.WARNING if status == 503 else logging.ERROR, "API: %s: %s", what, exc)
+            return status, error_body(f"{what}; the server log has the details", "server_error", None, code)
     log.error("unexpected error in the API", exc_info=exc)
     return 500, error_body("internal server error; the server log has the details", "server_error")
 
@@ -281,9 +278,6 @@ async def _collect(run: _Run, first: Any, request: Request) -> Answer | None:
 
 
 # --- request bodies ------------------------------------------------------------------------
-_LOCAL_NAMES = {"127.0.0.1", "localhost", "::1"}
-
-
 def _is_json(request: Request) -> bool:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     return kind == "application/json" or kind.endswith("+json")
@@ -327,18 +321,9 @@ class _ApiCORS:
 
 
 def _documents(store: Any) -> list[dict[str, Any]]:
-    """The indexed documents, from the library module when it is there, else from the store's records."""
-    try:
-        from ingest.library import list_documents
-    except Exception:  # noqa: BLE001 - an older or half-installed ingest package: use the records
-        list_documents = None
-    if list_documents is not None:
-        rows = [dataclasses.asdict(d) if dataclasses.is_dataclass(d) else dict(d) for d in list_documents(store)]
-    else:
-        rows = [{"source": source, "title": state.title, "file_name": PurePosixPath(source).name,
-                 "chunks": len(state.ids), "complete": state.complete}
-                for source, state in sorted(store.doc_states().items())]
-    return [{"id": row.get("source"), "object": "document", **jsonable_encoder(row)} for row in rows]
+    """The indexed documents, as the Documents tab lists them."""
+    return [{"id": d.source, "object": "document", **jsonable_encoder(dataclasses.asdict(d))}
+            for d in list_documents(store)]
 
 
 def create_app(settings: Settings, pipelines: Pipelines | None = None) -> FastAPI:
@@ -368,7 +353,7 @@ def create_app(settings: Settings, pipelines: Pipelines | None = None) -> FastAP
             # 127.0.0.1: a foreign Host header is DNS rebinding, and a POST that is not JSON is a
             # cross-site form or text/plain request that skipped the CORS preflight.
             host = (request.url.hostname or "").strip("[]").lower()
-            if host not in _LOCAL_NAMES | {settings.host.lower()}:
+            if host not in {*LOCAL_HOSTS, settings.host.lower()}:
                 raise RequestError(403, "this API answers only requests addressed to this machine "
                                    "(set RAG_API_KEY to serve it under another name)", "permission_error",
                                    None, "forbidden_host")

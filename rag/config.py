@@ -27,7 +27,10 @@ from pydantic_settings import (
 
 from .errors import ConfigError
 
-__all__ = ["Settings", "load_settings", "DEFAULT_CONFIG_FILE", "PROJECT_ROOT"]
+__all__ = ["Settings", "load_settings", "DEFAULT_CONFIG_FILE", "PROJECT_ROOT", "LOCAL_HOSTS"]
+
+# Addresses that serve this machine only: anything else needs a login (chat) or a key (API).
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 DEFAULT_CONFIG_FILE = Path("rag.toml")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -343,6 +346,11 @@ class Settings(BaseSettings):
     def store_path(self) -> Path:
         """Folder of the embedded Chroma store."""
         return self.chroma_path or self.data_dir / "chroma"
+
+    @property
+    def local_only(self) -> bool:
+        """True when the chat and the API are bound to this machine only."""
+        return self.host in LOCAL_HOSTS
 
     @property
     def store_location(self) -> str:

@@ -15,8 +15,10 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -29,9 +31,10 @@ from rag.answer import Answer, Answerer, QuestionError
 from rag.config import Settings
 from rag.conversations import ConversationStore, conversation_markdown, turn_markdown
 from rag.errors import RagError
-from rag.pipelines import Pipelines
+from rag.pipelines import DEFAULT_PIPELINE, Pipelines
 
 from .render import (
+    PENDING,
     answer_markdown,
     checking_markdown,
     document_html,
@@ -43,7 +46,7 @@ from .render import (
     sources_html,
 )
 
-__all__ = ["ChatApp", "is_local", "message_text", "saved_dict", "slim"]
+__all__ = ["ChatApp", "message_text", "saved_dict", "slim"]
 
 Message = dict[str, Any]
 ChatStep = tuple[list[Message], Any, Any, list[dict[str, Any]], str]
@@ -52,14 +55,8 @@ STOPPED = "*Stopped. Ask again, or rephrase the question.*"
 EMPTY_HINT = "Type a question first — for example, one of the suggestions below."
 TINY_NOTICE = ("The bundled tiny model is answering: answers are mostly quotes from the documents. "
                "Connect a stronger model in Settings (an OpenAI-compatible server or key).")
-_PENDING = ("*Searching the corpus…*", "*Writing and checking the answer…*")
 _SNIPPET = 200  # characters of a non-passage candidate the inspector shows (it cuts at 160)
 _KEPT_CANDIDATES = 30
-_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-
-def is_local(settings: Settings) -> bool:
-    return settings.host in _LOCAL_HOSTS
 
 
 def slim(answer: Answer) -> Answer:
@@ -113,7 +110,7 @@ class ChatApp:
     def model_description(self, pipeline: str | None = None) -> str:
         s = self.settings
         try:
-            info = self.pipelines.info(pipeline or self.pipelines.names()[0])
+            info = self.pipelines.info(pipeline or DEFAULT_PIPELINE)
         except RagError as exc:
             return f"**Model:** {escape(str(exc))}"
         return f"**Model:** `{escape(info.llm)}` · {escape(info.model)} · **Embedder:** `{escape(s.embedder)}`"
@@ -121,7 +118,7 @@ class ChatApp:
     def model_notice(self, pipeline: str | None = None) -> str:
         """One line when the bundled tiny model answers, so nobody mistakes it for the product's ceiling."""
         try:
-            tiny = self.pipelines.info(pipeline or self.pipelines.names()[0]).tiny
+            tiny = self.pipelines.info(pipeline or DEFAULT_PIPELINE).tiny
         except RagError:
             return ""
         return f"<div class='model-notice'>{escape(TINY_NOTICE)}</div>" if tiny else ""
@@ -149,7 +146,7 @@ class ChatApp:
             yield history, gr.skip(), gr.skip(), turns, ""
             return
         history.append({"role": "user", "content": question.strip()})
-        history.append({"role": "assistant", "content": _PENDING[0]})
+        history.append({"role": "assistant", "content": PENDING[0]})
         yield list(history), gr.skip(), gr.skip(), turns, ""
         k = int(top_k or self.settings.top_k)
         t = float(self.settings.temperature if temperature is None else temperature)
@@ -213,7 +210,7 @@ class ChatApp:
         """The chat after Stop: an unfinished answer becomes a note, never half an answer."""
         history = list(history or [])
         if history and history[-1].get("role") == "assistant" and any(
-                p in str(history[-1].get("content", "")) for p in _PENDING):
+                p in str(history[-1].get("content", "")) for p in PENDING):
             history[-1] = {"role": "assistant", "content": STOPPED}
         return history
 
@@ -416,7 +413,7 @@ class ChatApp:
         from evals.api import run_and_report
 
         s = self.settings
-        if s.ui_username is None and not is_local(s):
+        if s.ui_username is None and not s.local_only:
             # A run occupies the model for minutes: not for anonymous visitors.
             return ("<p>Running the dev set needs a login when the chat is served beyond this machine: "
                     "set RAG_UI_USERNAME and RAG_UI_PASSWORD.</p>", [], "")
@@ -472,9 +469,6 @@ def _write_export(name: str, text: str) -> str:
     # A fresh folder per export (two visitors exporting at once must not overwrite each
     # other's file), under one parent in the temp dir, which Gradio may serve; folders older
     # than an hour go, so exports do not pile up for the life of the server.
-    import shutil
-    import time
-
     _EXPORTS.mkdir(exist_ok=True)
     now = time.time()
     for old in _EXPORTS.iterdir():

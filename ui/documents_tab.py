@@ -14,20 +14,23 @@ from datetime import datetime
 from pathlib import Path
 
 from ingest.library import DocumentInfo, delete_document, list_documents, reindex, save_uploads, supported_suffixes
+from rag.answer import Answerer
 from rag.config import Settings
+from rag.embeddings import get_embedder
 from rag.errors import RagError
+from rag.store import open_store
 
 from .render import escape
 
 __all__ = ["DocumentsPanel", "corpus_summary_html", "documents_table_html", "example_questions"]
 
-_SEED_EXAMPLES = {
-    # Curated questions for the bundled articles, shown only when those articles are loaded.
-    "Which course did Karpathy design at Stanford?": "seeds/",
-    "What did Karpathy say about Tesla and Waymo?": "seeds/",
-    "What is Software 2.0?": "seeds/",
-    "Why does a demo take a decade to become a product?": "seeds/",
-}
+# Curated questions for the bundled articles, shown only when those articles are loaded.
+_SEED_EXAMPLES = [
+    "Which course did Karpathy design at Stanford?",
+    "What did Karpathy say about Tesla and Waymo?",
+    "What is Software 2.0?",
+    "Why does a demo take a decade to become a product?",
+]
 _NO_ANSWER_EXAMPLE = "What is the capital of Australia?"  # shows a refusal: the corpus has no such fact
 
 
@@ -38,8 +41,8 @@ def example_questions(docs: Sequence[DocumentInfo], limit: int = 5) -> list[str]
     one about its own title, so a visitor who uploaded a manual is not offered
     questions about Karpathy.
     """
-    sources = [d.source for d in docs]
-    questions = [q for q, prefix in _SEED_EXAMPLES.items() if any(s.startswith(prefix) for s in sources)]
+    seeds = any(d.source.startswith("seeds/") for d in docs)
+    questions = list(_SEED_EXAMPLES) if seeds else []
     others = sorted((d for d in docs if not d.source.startswith("seeds/")),
                     key=lambda d: d.ingested or "", reverse=True)
     # The newest documents first: what a visitor just uploaded is what they want to try.
@@ -92,27 +95,27 @@ def documents_table_html(docs: Sequence[DocumentInfo]) -> str:
 class DocumentsPanel:
     """What the Documents tab does, callable without a browser."""
 
-    def __init__(self, settings: Settings, embedder: Callable[[], object] | None = None) -> None:
+    def __init__(self, settings: Settings, answerer: Callable[[], Answerer] | None = None) -> None:
         self.settings = settings
-        self._embedder = embedder  # the chat's own embedder: uploads must not load a second copy
+        self._answerer = answerer  # the chat's pipeline: list its open store, not a new client per page load
 
-    def _store(self):  # noqa: ANN202
-        from rag.embeddings import get_embedder
-        from rag.store import open_store
-
-        return open_store(self.settings, self._embedder() if self._embedder else get_embedder(self.settings))
+    @property
+    def _embedder(self):  # noqa: ANN202
+        # get_embedder loads a model once per process: this is the chat's own instance.
+        return get_embedder(self.settings)
 
     def documents(self) -> list[DocumentInfo]:
         """Every indexed document; empty when nothing is indexed yet (not an error)."""
         try:
-            return list_documents(self._store())
+            store = self._answerer().store if self._answerer else open_store(self.settings, self._embedder)
+            return list_documents(store)
         except RagError:
             return []
 
     def may_change(self, username: str | None) -> str | None:
         """Why this visitor may not change the corpus, or None when they may."""
         s = self.settings
-        if username or s.ui_username or s.host in ("127.0.0.1", "localhost", "::1"):
+        if username or s.ui_username or s.local_only:
             return None
         return ("Changing the corpus needs a login when the chat is served beyond this machine: "
                 "set RAG_UI_USERNAME and RAG_UI_PASSWORD.")
@@ -127,8 +130,7 @@ class DocumentsPanel:
             return f"Choose or drop files first ({', '.join(supported_suffixes())})."
         named = [(Path(f).name, Path(f)) for f in files]
         try:
-            embedder = self._embedder() if self._embedder else None
-            result = save_uploads(named, self.settings, progress=progress, embedder=embedder)
+            result = save_uploads(named, self.settings, progress=progress, embedder=self._embedder)
         except RagError as exc:
             return f"**The upload failed and the corpus was left as it was:** {escape(str(exc))}"
         return _markdown_lines(result.summary())
@@ -140,8 +142,7 @@ class DocumentsPanel:
         if not source:
             return "Choose a document to delete first."
         try:
-            embedder = self._embedder() if self._embedder else None
-            removed = delete_document(source, self.settings, embedder=embedder)
+            removed = delete_document(source, self.settings, embedder=self._embedder)
         except RagError as exc:
             return f"**Could not delete it:** {escape(str(exc))}"
         return f"Deleted {escape(source)} ({removed} passages)."
@@ -151,8 +152,7 @@ class DocumentsPanel:
         if refused:
             return refused
         try:
-            embedder = self._embedder() if self._embedder else None
-            report = reindex(self.settings, embedder=embedder)
+            report = reindex(self.settings, embedder=self._embedder)
         except RagError as exc:
             return f"**Re-indexing failed:** {escape(str(exc))}"
         return _markdown_lines(report.summary())

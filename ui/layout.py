@@ -47,7 +47,7 @@ CSS = """
 
 def build_blocks(app: ChatApp, panel: DocumentsPanel | None = None):  # noqa: ANN201 - (gr.Blocks, css)
     """Lay out the page and wire its events to ``app`` (and ``panel`` for the Documents tab)."""
-    panel = panel or DocumentsPanel(app.settings, embedder=lambda: app.answerer().embedder)
+    panel = panel or DocumentsPanel(app.settings, answerer=app.answerer)
     # Uploaded and exported files leave Gradio's cache after a day (checked every hour).
     with gr.Blocks(title="Corpus Q&A", delete_cache=(3600, 86400)) as blocks:
         # A stable secret: the id stays readable across server restarts, so conversations do too.
@@ -72,7 +72,7 @@ def build_blocks(app: ChatApp, panel: DocumentsPanel | None = None):  # noqa: AN
 
         def on_load(bid: str | None, request: gr.Request):  # noqa: ANN202
             bid = app.new_browser_id(bid)
-            owner = app.owner(getattr(request, "username", None), bid, getattr(request, "session_hash", None))
+            owner = _owner(app, bid, request)
             summary, plots, worst = app.eval_report()
             documents = panel.documents()
             return (bid, gr.update(choices=app.conversation_choices(owner), value=None),
@@ -93,6 +93,10 @@ _FOLD_SIDEBAR_ON_PHONES = """() => { if (window.innerWidth <= 640) {
     || document.querySelector('button[aria-label="Toggle Sidebar"]');
   const sidebar = document.querySelector('#sidebar');
   if (toggle && sidebar && sidebar.classList.contains('open')) toggle.click(); } }"""
+
+
+def _owner(app: ChatApp, bid: str | None, request: gr.Request) -> str:
+    return app.owner(getattr(request, "username", None), bid, getattr(request, "session_hash", None))
 
 
 def _doc_choices(documents: list) -> list[tuple[str, str]]:
@@ -152,9 +156,6 @@ def _chat_tab(app: ChatApp, browser_id, conversation_id, side: dict[str, Any], n
         top_k = gr.Slider(1, 10, value=app.settings.top_k, step=1, label="Passages (top-k)")
         temperature = gr.Slider(0.0, 1.5, value=app.settings.temperature, step=0.1, label="Temperature")
 
-    def owner_of(bid: str | None, request: gr.Request) -> str:
-        return app.owner(getattr(request, "username", None), bid, getattr(request, "session_hash", None))
-
     outputs = [chat, sources, inspector, turns, box, doc_choice, answer_sources, conversation_id, side["list"],
                hint, feedback, comment_row, browser_id]
 
@@ -173,7 +174,7 @@ def _chat_tab(app: ChatApp, browser_id, conversation_id, side: dict[str, Any], n
         # A question asked before the page's load event finished has no browser id yet: make
         # one here and hand it back, or the first conversation would belong to nobody.
         bid = app.new_browser_id(bid)
-        owner = owner_of(bid, request)
+        owner = _owner(app, bid, request)
         session = getattr(request, "session_hash", None) or ""
         with lock:
             if session and session in running:  # a double click, or a suggestion clicked mid-answer
@@ -269,7 +270,7 @@ def _chat_tab(app: ChatApp, browser_id, conversation_id, side: dict[str, Any], n
     def open_saved(cid: str | None, bid: str | None, request: gr.Request):  # noqa: ANN202
         if not cid:
             return (*[gr.skip()] * 13,)
-        history, src, insp, state, found = app.open_conversation(owner_of(bid, request), cid)
+        history, src, insp, state, found = app.open_conversation(_owner(app, bid, request), cid)
         answer = state[-1]["answer"] if state else None
         return (history, src, insp, state, "", gr.update(choices=app.document_choices(state), value=None),
                 sources_details_html(answer) if answer else "", found, gr.skip(), "", "", gr.update(visible=False),
@@ -282,7 +283,7 @@ def _chat_tab(app: ChatApp, browser_id, conversation_id, side: dict[str, Any], n
     side["list"].input(open_while_idle, [side["list"], browser_id], [*outputs, *controls], cancels=runs)
 
     def rename(cid: str | None, title: str, bid: str | None, request: gr.Request):  # noqa: ANN202
-        owner = owner_of(bid, request)
+        owner = _owner(app, bid, request)
         message = app.rename_conversation(owner, cid, title)
         return gr.update(choices=app.conversation_choices(owner), value=cid), message, ""
 
@@ -290,7 +291,7 @@ def _chat_tab(app: ChatApp, browser_id, conversation_id, side: dict[str, Any], n
                          [side["list"], side["status"], side["title"]])
 
     def delete(cid: str | None, bid: str | None, request: gr.Request):  # noqa: ANN202
-        owner = owner_of(bid, request)
+        owner = _owner(app, bid, request)
         message = app.delete_conversation(owner, cid)
         fresh = new_conversation()
         return (*fresh[:8], gr.update(choices=app.conversation_choices(owner), value=None), *fresh[9:], message)
@@ -298,7 +299,7 @@ def _chat_tab(app: ChatApp, browser_id, conversation_id, side: dict[str, Any], n
     side["delete"].click(delete, [conversation_id, browser_id], [*outputs, side["status"]])
 
     def export(cid: str | None, bid: str | None, request: gr.Request):  # noqa: ANN202
-        path = app.export_conversation(owner_of(bid, request), cid)
+        path = app.export_conversation(_owner(app, bid, request), cid)
         if path is None:
             return gr.update(visible=False), "Nothing to export yet: ask a question first."
         return gr.update(value=path, visible=True), ""

@@ -18,6 +18,7 @@ from rag.citations import REFUSAL
 from rag.extract import display_text
 
 __all__ = [
+    "PENDING",
     "RENDER_CSS",
     "answer_markdown",
     "checking_markdown",
@@ -74,9 +75,14 @@ def _link_citations(text: str) -> str:
     return re.sub(r"\\\[(\d{1,3})\\\]", lambda m: f"[\\[{m.group(1)}\\]](#src-{m.group(1)})", escaped)
 
 
+# The status lines of an answer in progress: (searching, drafting). Stop recognises an
+# unfinished answer by them.
+PENDING = ("*Searching the corpus…*", "*Writing and checking the answer…*")
+
+
 def checking_markdown(shown: list[str], drafting: bool) -> str:
     """While an answer is produced: the sentences that passed the check so far, and a status line."""
-    status = "*Writing and checking the answer…*" if drafting else "*Searching the corpus…*"
+    status = PENDING[1] if drafting else PENDING[0]
     return "\n\n".join([*(_link_citations(text) for text in shown), status])
 
 
@@ -201,17 +207,13 @@ def sources_html(answer: Answer | None) -> str:
     """Cards for the cited passages (or the closest ones, for a refusal or an error)."""
     if answer is None:
         return "<div class='sources-empty'>Ask a question: the passages behind the answer appear here.</div>"
-    cards = []
     if answer.citations:
         heading = "Sources cited in the answer"
-        for c in answer.citations:
-            body = _highlight(c.text, c.evidence_start, c.evidence_end, c.start)
-            cards.append(_card(c.n, c.title, c.source, c.page, c.start, c.end, c.chunk_id, body, cited=True))
+        cards = [_citation_card(c, _highlight(c.text, c.evidence_start, c.evidence_end, c.start))
+                 for c in answer.citations]
     else:
         heading = "Closest passages" if answer.refused else "Retrieved passages"
-        for n, p in enumerate(answer.passages, start=1):
-            ch = p.chunk
-            cards.append(_card(n, ch.title, ch.source, ch.page, ch.start, ch.end, ch.id, _clean(ch.text), cited=False))
+        cards = [_passage_card(n, p.chunk, _clean(p.chunk.text)) for n, p in enumerate(answer.passages, start=1)]
     return f"<div class='sources'><h4>{escape(heading)}</h4>{''.join(cards)}</div>"
 
 
@@ -229,22 +231,15 @@ def sources_details_html(answer: Answer | None, *, mobile_only: bool = False) ->
     """
     if answer is None:
         return ""
-    cards = []
     if answer.citations:
         label = "Sources"
-        for c in answer.citations:
-            if c.evidence:
-                body = f"<mark>{_clean(c.evidence)}</mark>"
-            else:
-                body = escape(_excerpt(c.text))
-            cards.append(_card(c.n, c.title, c.source, c.page, c.start, c.end, c.chunk_id, body, cited=True,
-                               anchor="m-src"))
+        cards = [_citation_card(c, f"<mark>{_clean(c.evidence)}</mark>" if c.evidence else escape(_excerpt(c.text)),
+                                anchor="m-src")
+                 for c in answer.citations]
     else:
         label = "Closest passages" if answer.refused else "Retrieved passages"
-        for n, p in enumerate(answer.passages[:_COMPACT_PASSAGES], start=1):
-            ch = p.chunk
-            cards.append(_card(n, ch.title, ch.source, ch.page, ch.start, ch.end, ch.id, escape(_excerpt(ch.text)),
-                               cited=False, anchor="m-src"))
+        cards = [_passage_card(n, p.chunk, escape(_excerpt(p.chunk.text)), anchor="m-src")
+                 for n, p in enumerate(answer.passages[:_COMPACT_PASSAGES], start=1)]
     if not cards:
         return ""
     cls = "answer-sources mobile-only" if mobile_only else "answer-sources"
@@ -255,12 +250,17 @@ def passages_html(retrieval: Any) -> str:
     """The retrieved passages, shown as soon as retrieval finishes (before the answer)."""
     if retrieval is None or not retrieval.passages:
         return sources_html(None)
-    cards = [
-        _card(n, p.chunk.title, p.chunk.source, p.chunk.page, p.chunk.start, p.chunk.end, p.chunk.id,
-              _clean(p.chunk.text), cited=False)
-        for n, p in enumerate(retrieval.passages, start=1)
-    ]
+    cards = [_passage_card(n, p.chunk, _clean(p.chunk.text)) for n, p in enumerate(retrieval.passages, start=1)]
     return f"<div class='sources'><h4>Retrieved passages</h4>{''.join(cards)}</div>"
+
+
+def _citation_card(c: Any, body: str, anchor: str = "src") -> str:
+    return _card(c.n, c.title, c.source, c.page, c.start, c.end, c.chunk_id, body, cited=True, anchor=anchor)
+
+
+def _passage_card(n: int, chunk: Any, body: str, anchor: str = "src") -> str:
+    return _card(n, chunk.title, chunk.source, chunk.page, chunk.start, chunk.end, chunk.id, body, cited=False,
+                 anchor=anchor)
 
 
 def _card(n: int, title: str, source: str, page: int | None, start: int, end: int,

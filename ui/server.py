@@ -74,7 +74,7 @@ def serve(settings: Settings, say: Callable[[str], None] = print) -> None:
     pipelines = Pipelines(settings)
     blocks, css = make_app(settings, pipelines)
     auth = (settings.ui_username, settings.ui_password) if settings.ui_username else None
-    if settings.host not in ("127.0.0.1", "localhost", "::1") and auth is None:
+    if not settings.local_only and auth is None:
         say(f"warning: serving on {settings.host} without a login; anyone who can reach it can use it")
     app, with_api = _api(settings, pipelines, say)
     blocks.queue(default_concurrency_limit=settings.ui_concurrency, max_size=256)
