@@ -53,6 +53,9 @@ _NUMBER_WORDS = {
     "fifteen": "15", "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50",
     "hundred": "100", "thousand": "1000", "million": "1000000", "billion": "1000000000",
     "decade": "10", "dozen": "12",
+    # Plurals are amounts too: "billions" where the passage says "millions" is a changed number.
+    "hundreds": "100", "thousands": "1000", "millions": "1000000", "billions": "1000000000",
+    "decades": "10", "dozens": "12",
 }
 
 
@@ -152,6 +155,10 @@ _SCOPE = 4  # content words after a negation that it governs
 _SCOPE_ENDS = frozenset("and but or while whereas because although though so yet".split())
 
 
+# "the hardest part rather than the easiest" denies "easiest" as "not the easiest" does.
+_NEGATING_PAIRS = frozenset({("rather", "than"), ("instead", "of")})
+
+
 def negated_terms(text: str) -> set[str]:
     """Stems of the content words a negation governs ("does not use LiDAR" -> {use, lidar}).
 
@@ -161,11 +168,13 @@ def negated_terms(text: str) -> set[str]:
     """
     out: set[str] = set()
     budget = 0
+    previous = ""
     for token in _SCOPE_TOKEN.findall(text):
         low = token.lower().replace("’", "'")
+        pair, previous = (previous, low), low
         if low in ".,;:!?" or low in _SCOPE_ENDS:
             budget = 0
-        elif low in _NEGATIONS or low.endswith("n't"):
+        elif low in _NEGATIONS or low.endswith("n't") or pair in _NEGATING_PAIRS:
             budget = _SCOPE
         elif low.startswith("un") and len(low) > 6:
             out.add(stem(low[2:]))  # "unfulfilled" denies "fulfilled"

