@@ -22,7 +22,7 @@ def judge_check(settings: Settings, split: str = "test") -> dict[str, Any]:
     from rag.verifier import FEATURES, default_params
 
     pairs = [p for p in load_pairs() if split == "all" or p.split == split]
-    x, vetoed, _ = pair_features(pairs)
+    x, vetoed, _, _ = pair_features(pairs)
     params = default_params()
     threshold = params.threshold if settings.support_threshold is None else settings.support_threshold
     decided = {

@@ -112,8 +112,9 @@ def _idf_sources(pairs: list[Pair]) -> dict[str, Any]:
     return out
 
 
-def pair_features(pairs: list[Pair]) -> tuple[np.ndarray, list[bool], list[str], list]:
-    """Feature matrix, veto flags and veto reasons for every pair, and the dev replay sentences."""
+def pair_features(pairs: list[Pair], replay: bool = False) -> tuple[np.ndarray, list[bool], list[str], list]:
+    """Feature matrix, veto flags and veto reasons for every pair, and (``replay``) the
+    dev replay set's sentences (:func:`replay_features`; empty otherwise)."""
     settings = load_settings()
     embedder = get_embedder(settings)
     idfs = _idf_sources(pairs)
@@ -127,8 +128,8 @@ def pair_features(pairs: list[Pair]) -> tuple[np.ndarray, list[bool], list[str],
         vetoed.append(not support.features)
         reasons.append(support.reason if not support.features else "")
         rows.append([support.features.get(f, 0.0) for f in FEATURES])
-    replay = replay_features(verifiers["karpathy"], chunks)
-    return np.asarray(rows, dtype=float), vetoed, reasons, replay
+    scripted = replay_features(verifiers["karpathy"], chunks) if replay else []
+    return np.asarray(rows, dtype=float), vetoed, reasons, scripted
 
 
 def replay_features(verifier: Verifier, chunks: list[tuple[str, str]],
@@ -195,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     pairs = load_pairs()
-    x, vetoed, _, replay = pair_features(pairs)
+    x, vetoed, _, replay = pair_features(pairs, replay=True)
     y = np.array([p.supported for p in pairs], dtype=float)
     vetoed_a = np.array(vetoed)
     train = np.array([p.split == "train" for p in pairs])
