@@ -1,6 +1,6 @@
 """Fit the verifier's logistic model on the labelled training split; report on the test split.
 
-Reproducible: ``python -m evals.train_verifier [--max-fabricated 0.03]``
+Reproducible: ``python -m evals.train_verifier [--max-fabricated 0.01]``
 rewrites ``rag/params/verifier.json`` and prints the figures (also written to
 ``evals/results/verifier.json``).
 
@@ -24,6 +24,7 @@ rewrites ``rag/params/verifier.json`` and prints the figures (also written to
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -54,7 +55,7 @@ REPLAY_DEV = PROJECT_ROOT / "evals" / "datasets" / "replay_dev.jsonl"
 SIGNS = {
     "recall_window": 1, "recall_passage": 1, "cosine": 1,
     "missing_rarest": -1, "missing_count": -1, "negation": -1, "qualifier": -1, "order": -1,
-    "novel_specific": -1, "window_specific": -1,
+    "novel_specific": -1,
 }
 
 
@@ -90,8 +91,8 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iterations: int 
     return w[:-1], float(w[-1])
 
 
-def _idf_sources(pairs: list[Pair]) -> dict[str, Any]:
-    """Per corpus, the IDF function production would use (and the seeds' chunks, for replay)."""
+def _idf_sources(pairs: list[Pair]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """Per corpus, the IDF function production would use; and the seeds' chunks (text, title)."""
     from ingest import ingest
     from rag.lexical import lexical_index
     from rag.store import open_store
@@ -102,14 +103,13 @@ def _idf_sources(pairs: list[Pair]) -> dict[str, Any]:
     ingest(None, settings, progress=False)
     store = open_store(settings, get_embedder(settings))
     out["karpathy"] = lexical_index(store).idf
-    out["karpathy_chunks"] = [(text or "", meta.get("title", "")) for _, text, meta in
-                              store.iter_records(include_documents=True)]
+    chunks = [(text or "", meta.get("title", "")) for _, text, meta in store.iter_records(include_documents=True)]
     if any(p.corpus == "wikipedia" for p in pairs):
         from .squad import load_squad
 
         paragraphs, _ = load_squad()
         out["wikipedia"] = LexicalIndex.build([(p.pid, p.title, p.text) for p in paragraphs], "squad").idf
-    return out
+    return out, chunks
 
 
 def pair_features(pairs: list[Pair], replay: bool = False) -> tuple[np.ndarray, list[bool], list[str], list]:
@@ -117,8 +117,7 @@ def pair_features(pairs: list[Pair], replay: bool = False) -> tuple[np.ndarray, 
     dev replay set's sentences (:func:`replay_features`; empty otherwise)."""
     settings = load_settings()
     embedder = get_embedder(settings)
-    idfs = _idf_sources(pairs)
-    chunks = idfs.pop("karpathy_chunks")
+    idfs, chunks = _idf_sources(pairs)
     verifiers = {name: Verifier(embedder, idf=idf) for name, idf in idfs.items()}
     rows, vetoed, reasons = [], [], []
     from tqdm.auto import tqdm
@@ -216,13 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     precision_threshold = _threshold(oof[train], y[train], args.target_precision)
 
     w, b = fit_constrained(z[fit], y[fit], FEATURES, args.l2)
-    fitted = VerifierParams({f: float(v) for f, v in zip(FEATURES, w)}, b, 0.0,
-                            dict(zip(FEATURES, map(float, mean))), dict(zip(FEATURES, map(float, scale))))
-    threshold, replay_report = replay_threshold(fitted, replay, args.max_fabricated)
     params = VerifierParams(
         weights={f: round(float(v), 6) for f, v in zip(FEATURES, w)},
         bias=round(b, 6),
-        threshold=round(threshold, 6),
+        threshold=0.0,
         mean={f: round(float(v), 6) for f, v in zip(FEATURES, mean)},
         scale={f: round(float(v), 6) for f, v in zip(FEATURES, scale)},
         meta={
@@ -234,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
             "script": "python -m evals.train_verifier",
         },
     )
+    # The operating point is read off the weights as written, the ones production runs.
+    threshold, replay_report = replay_threshold(params, replay, args.max_fabricated)
+    params = dataclasses.replace(params, threshold=threshold)
     probs = np.array([0.0 if v else params.probability(dict(zip(FEATURES, row))) for row, v in zip(x, vetoed)])
     decided = {p.id: bool(pr >= threshold) for p, pr in zip(pairs, probs)}
     report = {

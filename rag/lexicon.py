@@ -119,8 +119,6 @@ def related(term: str) -> frozenset[str]:
 @lru_cache(maxsize=65536)
 def commonness(word: str) -> float:
     """General-English frequency of ``word`` on the Zipf scale (0 unknown … ~7.5 "the")."""
-    try:
-        from wordfreq import zipf_frequency
-    except ImportError:  # pragma: no cover - a declared dependency
-        return 0.0
+    from wordfreq import zipf_frequency  # imported on first use: it loads its word lists
+
     return float(zipf_frequency(word, "en"))

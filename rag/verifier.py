@@ -79,7 +79,6 @@ FEATURES = (
     "order",  # share of the claim's key-term pairs whose order the window reverses
     "length",  # content terms in the claim, squashed
     "novel_specific",  # claim words the passages lack (even reworded) that are not common English, squashed
-    "window_specific",  # the same against the best window alone: a list item taken from elsewhere
 )
 
 # Words at least this common in general English (Zipf scale: "step" 5.1, "though" 5.6)
@@ -312,11 +311,6 @@ def claim_features(
         w for w in words(core)
         if (c := content_terms(w)) and c[0] in missing and commonness(w) < _COMMON_ZIPF
     }
-    best_terms = set(content_terms(best)) | licensed_terms(question)
-    off_window = {
-        w for w in words(core)
-        if (c := content_terms(w)) and not grounded(c[0], best_terms) and commonness(w) < _COMMON_ZIPF
-    }
     claim_words = set(words(core))
     window_words = _expanded(best)
     window_stems = {stem(w) for w in window_words}
@@ -331,7 +325,6 @@ def claim_features(
         "order": _order_reversals(content_terms(core), content_terms(best)),
         "length": 1.0 - 1.0 / (1.0 + len(terms) / 4.0),
         "novel_specific": 1.0 - 1.0 / (1.0 + len(specific)),
-        "window_specific": 1.0 - 1.0 / (1.0 + len(off_window)),
     }
     return features, best
 
