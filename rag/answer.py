@@ -23,7 +23,7 @@ from .embeddings import Embedder, get_embedder
 from .errors import BackendError, RagError
 from .extract import Extract, Relevance, display_text, locate
 from .llm import LLM, get_llm
-from .policy import AnswerPolicy, SentenceCheck, Strategy, strategy_for
+from .policy import AnswerPolicy, SentenceCheck, Strategy, strategy_for, unfilled_slot
 from .prompts import build_prompt
 from .reader import Reader, get_reader
 from .retrieval import Candidate, Retrieval, Retriever
@@ -376,7 +376,7 @@ class Answerer:
         qvec = retrieval.vector if retrieval is not None and retrieval.query == question else None
         return AnswerPolicy(
             self.settings, self.verifier, question,
-            [display_text(p.chunk.text) for p in passages], [p.chunk.title for p in passages],
+            [display_text(p.chunk.text, keep_lines=True) for p in passages], [p.chunk.title for p in passages],
             Relevance(question, self.embedder, self.retriever.lexical.idf, qvec=qvec),
             self.retriever.lexical.doc_freq,
         )
@@ -464,6 +464,10 @@ class Answerer:
                 reason = "no sentence of the draft is supported by the passages, and " + reason
             return self._refusal(base, passages, reason, sentences=verdicts, **common)
         extracts = policy.extracts(candidates, self.reader)
+        # A quote for "which month" that gives no month is no answer: say so, with the passages.
+        missing = unfilled_slot(policy.question, [" ".join(e.window for e in extracts)])
+        if missing:
+            return self._refusal(base, passages, missing, sentences=verdicts, **common)
         quoted = [SentenceVerdict(e.text, [e.passage], True, e.relevance, note="quoted") for e in extracts]
         citations = [self._citation(e.passage, e.window, passages) for e in extracts]
         return Answer(**base, text=quote_text(extracts), refused=False, mode="quote", sentences=verdicts + quoted,

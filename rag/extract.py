@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .qtypes import answer_type, has_answer_type
-from .text import content_terms
+from .qtypes import answer_type, fills_slot
+from .text import STOPWORDS, content_terms
 
 __all__ = ["Extract", "Relevance", "best_extracts", "display_text", "is_quotable", "locate"]
 
@@ -43,14 +43,51 @@ _LIST_NUMBER = re.compile(r"(?m)^\s*\d{1,3}[.)]\s+")
 _CHROME = re.compile(r"^(published on|authors?|name|twitter|• ?avatar|avatar|share|tweet|follow|subscribe)$", re.I)
 
 
-def display_text(text: str) -> str:
+def display_text(text: str, keep_lines: bool = False) -> str:
     """``text`` as a reader should see it: no footnote markers, no list numbers, single spaces.
 
     The corpus's own "[10]" must never look like one of our citations.
+    ``keep_lines`` keeps the line breaks (one per line, blank lines dropped), so
+    that a heading stays apart from the sentence after it: the policy reads
+    passages this way, and a quote never opens with "Why This Matters Karpathy's ...".
     """
     text = _FOOTNOTE.sub("", text)
     text = _LIST_NUMBER.sub("", text)
+    if keep_lines:
+        paragraphs = (_lines(p) for p in re.split(r"\n\s*\n", text))
+        return "\n\n".join(p for p in paragraphs if p)
     return " ".join(text.split())
+
+
+_TERMINAL = ".!?\"”’)]"
+_BLOCK_START = re.compile(r"^(?:#{1,6}\s|>|[-*•]\s|\|)")
+
+
+def _heading(line: str) -> bool:
+    """A short line without end punctuation whose words are mostly capitalised ("Why This Matters")."""
+    words = line.split()
+    if len(words) > 10 or line[-1] in _TERMINAL + ",;:":
+        return False
+    content = [w for w in words if w.lower() not in STOPWORDS]
+    return bool(content) and sum(w[0].isupper() or w[0].isdigit() for w in content) >= 0.6 * len(content)
+
+
+def _lines(paragraph: str) -> str:
+    """A paragraph's lines: soft-wrapped prose joined, headings and block lines kept apart."""
+    out: list[str] = []
+    for line in (" ".join(raw.split()) for raw in paragraph.splitlines()):
+        if not line:
+            continue
+        if not out:
+            out.append(line)
+            continue
+        # A line ending in ":" leads into what follows and stays with it ("Useful
+        # subjects for a post-AGI world:" / "> I would say math, physics, CS ...").
+        if out[-1].endswith(":") or not (_heading(out[-1]) or _heading(line) or _BLOCK_START.match(line)):
+            out[-1] = f"{out[-1]} {line}"
+        else:
+            out.append(line)
+    return "\n".join(out)
 
 
 def locate(evidence: str, raw: str) -> tuple[int, int] | None:
@@ -69,8 +106,8 @@ def locate(evidence: str, raw: str) -> tuple[int, int] | None:
 def is_quotable(window: str) -> bool:
     """Prose worth quoting: not a heading, lead-in, table row or page chrome."""
     text = window.strip()
-    if "|" in text or "\t" in text:
-        return False  # table rows read as nonsense once joined
+    if text.count("|") > 1 or re.search(r"(?m)^\s*\||\|\s*$", text) or "\t" in text:
+        return False  # table rows read as nonsense once joined (one "|" between words is a separator)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if any(_CHROME.match(line) for line in lines):
         return False
@@ -78,7 +115,7 @@ def is_quotable(window: str) -> bool:
         return False
     if text.endswith(":"):
         return False
-    return text[-1:] in ".!?\"”’)]" or len(text.split()) >= 12
+    return text[-1:] in _TERMINAL or len(text.split()) >= 12
 
 
 @dataclass(frozen=True)
@@ -120,7 +157,7 @@ class Relevance:
             vector = self.embedder.embed_query(text)
         sim = float(np.asarray(vector) @ self.qvec)
         relevance = 0.55 * max(sim, 0.0) + 0.45 * self.coverage(terms)
-        if not has_answer_type(text, self.kind, self.question):
+        if not fills_slot(text, self.kind, self.question):
             relevance *= _MISSING_TYPE
         return relevance
 
@@ -152,6 +189,8 @@ def best_extracts(
         texts, vectors = windows(passage)
         count = (len(texts) + 1) // 2  # n sentences come before n - 1 pairs
         for i, (window, vector) in enumerate(zip(texts, vectors)):
+            if i >= count and texts[i - count].rstrip()[-1:] not in _TERMINAL:
+                continue  # a heading glued to the sentence after it
             if not is_quotable(window):
                 continue
             # A pair is quoted only when it answers clearly better than one sentence.

@@ -31,12 +31,13 @@ from .citations import is_refusal
 from .config import Settings
 from .answerability import answerability_signals, default_model
 from .extract import Extract, Relevance, best_extracts
+from .qtypes import answer_type, exact_slot, fills_slot
 from .reader import Reader
 from .retrieval import Retrieval
 from .text import content_terms, normalise_for_match, split_sentences
 from .verifier import Support, Verifier
 
-__all__ = ["AnswerPolicy", "SentenceCheck", "Strategy", "strategy_for"]
+__all__ = ["AnswerPolicy", "SentenceCheck", "Strategy", "strategy_for", "unfilled_slot"]
 
 Strategy = Literal["generative", "extractive"]
 
@@ -45,6 +46,24 @@ Strategy = Literal["generative", "extractive"]
 _REPEAT_OVERLAP = 0.8
 # Fewer content terms than this is a heading or a fragment ("Karpathy's career:").
 _MIN_CLAIM_TERMS = 3
+# A quote shorter than this (in words) takes the next sentence of its paragraph along
+# (the seeds' sentences run 10-20 words; a 60-word quote is already two long ones).
+_SHORT_WINDOW = 60
+_UNFILLED = {"month": "the passages do not say which month", "year": "the passages do not say which year",
+             "count": "the passages do not give that count"}
+
+
+def unfilled_slot(question: str, texts: Sequence[str]) -> str | None:
+    """Why none of ``texts`` can answer a question that names a precise slot, or None.
+
+    "In which month of 2024 ...?" is not answered by "in 2024", nor "How many
+    GitHub stars ...?" by "millions of views" (:func:`rag.qtypes.fills_slot`).
+    """
+    slot = exact_slot(question)
+    if slot is None:
+        return None
+    kind = answer_type(question)
+    return None if any(fills_slot(t, kind, question) for t in texts) else _UNFILLED[slot]
 
 
 def strategy_for(settings: Settings) -> Strategy:
@@ -102,7 +121,7 @@ class AnswerPolicy:
             return "no passage is about this question"
         if retrieval.query_coverage < min_coverage:
             return "the passages do not mention the main terms of the question"
-        return None
+        return unfilled_slot(retrieval.query, [f"{p.chunk.title}\n{p.chunk.text}" for p in retrieval.passages])
 
     # --- generated sentences, one at a time ----------------------------------------------
     def check_sentence(self, text: str, citations: list[int]) -> SentenceCheck | None:
@@ -191,7 +210,7 @@ class AnswerPolicy:
         chosen = [candidates[0]] + [e for e in candidates[1:] if e.relevance >= self.settings.min_quote_relevance]
         if reader is not None:
             first = chosen[0]
-            before, after = _neighbours(self.passages[first.passage - 1], first.window)
+            before, after, continues = _neighbours(self.passages[first.passage - 1], first.window)
             span = reader.span(self.question, " ".join(x for x in (before, first.window, after) if x))
             window = first.window
             if span and not _holds(window, span):
@@ -201,6 +220,12 @@ class AnswerPolicy:
                     window = f"{before} {window}"
                 else:
                     span = None  # it spans the seams; not a clean short answer
+            if window == first.window and after and continues and len(window.split()) < _SHORT_WINDOW:
+                # The sentence that matches the question best often only sets up the
+                # answer: "This massive neural network processes video from eight
+                # external cameras." / "It creates a vector space representation of
+                # the road in real time." A short quote takes the sentence after it.
+                window = f"{window} {after}"
             chosen[0] = Extract(first.passage, window, first.relevance, span)
         return chosen
 
@@ -219,16 +244,23 @@ def _holds(text: str, span: str) -> bool:
     return normalise_for_match(span) in normalise_for_match(text)
 
 
-def _neighbours(passage: str, window: str) -> tuple[str, str]:
-    """The sentences just before and after ``window`` in ``passage`` ('' at the edges)."""
+def _neighbours(passage: str, window: str) -> tuple[str, str, bool]:
+    """The sentences just before and after ``window`` in ``passage`` ('' at the edges), and
+    whether the one after goes on in the same paragraph."""
     sentences = split_sentences(passage)
     first = split_sentences(window)
     if not first:
-        return "", ""
+        return "", "", False
+    starts, pos = [], 0
+    for sentence in sentences:
+        at = passage.find(sentence, pos)
+        starts.append(at if at >= 0 else pos)
+        pos = starts[-1] + len(sentence)
     for i, sentence in enumerate(sentences):
         if sentence == first[0]:
             j = i + len(first)
             before = sentences[i - 1] if i > 0 else ""
             after = sentences[j] if j < len(sentences) else ""
-            return (before if _plain(before) else ""), (after if _plain(after) else "")
-    return "", ""
+            same = bool(after) and "\n\n" not in passage[starts[j - 1] + len(sentences[j - 1]):starts[j]]
+            return (before if _plain(before) else ""), (after if _plain(after) else ""), same
+    return "", "", False

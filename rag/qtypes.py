@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from .text import STOPWORDS, numbers
+from .text import STOPWORDS, content_terms, numbers
 
-__all__ = ["answer_type", "has_answer_type", "typed_spans"]
+__all__ = ["answer_type", "asked_unit", "exact_slot", "fills_slot", "has_answer_type", "typed_spans"]
 
 _YEAR = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)s?\b")
 _MONTHS = "january february march april may june july august september october november december"
@@ -33,7 +33,7 @@ _QUANTITY = re.compile(
 )
 _ORG_WORDS = {"university", "institute", "college", "school", "company", "inc", "labs", "lab", "corporation",
               "foundation", "council", "department", "ai", "openai", "tesla", "google", "stanford", "toronto"}
-_NAME_RUN = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of\s+|de\s+|van\s+)?[A-Z][\w'’-]*)*")
+_NAME_RUN = re.compile(r"\b[A-Z][\w'’-]*(?:[ \t]+(?:of[ \t]+|de[ \t]+|van[ \t]+)?[A-Z][\w'’-]*)*")
 _REASON = re.compile(r"\b(because|since|so that|so|due to|in order to|as a result|thanks to|which means|"
                      r"the reason|this is why|that's why|therefore|leads? to|helps?|allows?|lets?)\b", re.I)
 
@@ -42,7 +42,7 @@ def answer_type(question: str) -> str | None:
     """The kind of answer ``question`` asks for: date, number, person, name, reason or None."""
     q = " ".join(question.lower().split())
     if re.match(r"^(when|what year|which year|in what year|in which year|what date|since when)\b", q) \
-            or re.search(r"\b(what|which) year\b", q):
+            or re.search(r"\b(what|which) (year|month|date)\b", q):
         return "date"
     if re.match(r"^(how (many|much|long|old|far|big|large|fast)|what (percentage|percent|number|share|fraction))\b", q):
         return "number"
@@ -60,22 +60,35 @@ def answer_type(question: str) -> str | None:
     return None
 
 
-def _runs(text: str) -> list[str]:
-    """Runs of capitalised words, without a sentence-initial function word ("Under Fei-Fei Li")."""
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“(\[]\s*|\n\s*)$")
+
+
+def _runs(text: str, span: bool = False) -> list[str]:
+    """Runs of capitalised words, without a sentence-initial function word ("Under Fei-Fei Li").
+
+    A lone capitalised common word opening a sentence ("Consumer hardware
+    ...", "Consider the ...") is just a first word, not a name, unless ``text``
+    is a span standing on its own ("English").
+    """
+    from .lexicon import commonness
+
     out = []
-    for run in _NAME_RUN.findall(text):
-        words = run.split()
+    for match in _NAME_RUN.finditer(text):
+        words = match.group(0).split()
+        initial = bool(_SENTENCE_START.search(text[max(0, match.start() - 3):match.start()]))
         while words and words[0].lower().replace("’", "'") in STOPWORDS:
             words = words[1:]
+        if initial and not span and len(words) == 1 and words[0][1:].islower() and commonness(words[0].lower()) >= 4.5:
+            continue
         if words:
             out.append(" ".join(words))
     return out
 
 
-def _persons(text: str, question: str) -> list[str]:
+def _persons(text: str, question: str, span: bool = False) -> list[str]:
     asked = {w.lower() for w in re.findall(r"[\w'’-]+", question)}
     out = []
-    for run in _runs(text):
+    for run in _runs(text, span):
         parts = [p.lower().removesuffix("'s").removesuffix("’s") for p in run.split()]
         if any(p in _ORG_WORDS for p in parts) or all(p in asked for p in parts):
             continue
@@ -104,8 +117,11 @@ def typed_spans(text: str, kind: str, question: str) -> Iterator[str]:
                 yield run
 
 
-def has_answer_type(text: str, kind: str | None, question: str) -> bool:
-    """Whether ``text`` contains something of the expected kind not already in the question."""
+def has_answer_type(text: str, kind: str | None, question: str, span: bool = False) -> bool:
+    """Whether ``text`` contains something of the expected kind not already in the question.
+
+    ``span``: ``text`` is a short answer standing alone, not a stretch of prose.
+    """
     if kind is None:
         return True
     if kind == "reason":
@@ -115,7 +131,86 @@ def has_answer_type(text: str, kind: str | None, question: str) -> bool:
     if kind == "date":
         return bool(_YEAR.search(text)) or any(m in text.lower() for m in _MONTHS.split())
     if kind == "person":
-        return bool(_persons(text, question))
+        return bool(_persons(text, question, span))
     asked = {w.lower() for w in re.findall(r"[\w'’-]+", question)}
-    return any(not any(w.lower() in asked for w in run.split()) for run in _runs(text)) \
+    return any(not any(w.lower() in asked for w in run.split()) for run in _runs(text, span)) \
         or bool(re.search(r"[\"“][^\"”]{2,60}[\"”]", text))
+
+
+# --- the slot a question names, and whether a text fills it ------------------------------
+_AUX = r"(?:do|does|did|is|are|was|were|has|have|had|will|would|can|could|should|might|may)"
+_HOW_MANY = re.compile(rf"\bhow many\s+((?:(?!{_AUX}\b)[\w'’-]+\s+){{0,3}}?)(?:{_AUX}\b|$)", re.I)
+_COUNT = re.compile(
+    r"(?<![\w.])(?:\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?![\w.]*\d)|\b(?:two|three|four|five|six|seven|eight|nine|ten|"
+    r"eleven|twelve|fifteen|twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|several|"
+    r"one|twice|thrice|once|single|double|triple|couple)\b", re.I)
+
+
+def asked_unit(question: str) -> set[str]:
+    """The stems of what a "how many ..." question counts ("how many GitHub stars" -> {github, star})."""
+    m = _HOW_MANY.search(question)
+    return set(content_terms(m.group(1))) if m else set()
+
+
+# Counted things too general to pin a count to: "how many times", "how many people".
+_GENERAL_UNITS = {"time", "peopl", "person", "one", "thing", "way", "kind", "type", "member", "individu"}
+
+
+def exact_slot(question: str) -> str | None:
+    """The precise slot a question names, when it names one: month, year or count.
+
+    Only these are checked strictly (:func:`fills_slot`); "When ..." may be
+    answered by "after the war", and "how many times" by "seven turnovers".
+    """
+    q = " ".join(question.lower().split())
+    if re.search(r"\b(which|what) month\b", q):
+        return "month"
+    if re.search(r"\b(which|what) year\b", q):
+        return "year"
+    unit = asked_unit(question)
+    if answer_type(question) == "number" and unit and unit.isdisjoint(_GENERAL_UNITS):
+        return "count"
+    return None
+
+
+def fills_slot(text: str, kind: str | None, question: str, span: bool = False) -> bool:
+    """Like :func:`has_answer_type`, but for the slot a question names exactly.
+
+    "In which month ..." wants a month the question does not already give, "in
+    2024" is no answer; "How many GitHub stars ..." wants a count of stars (or
+    a bare count), not "millions of views". Otherwise the same as
+    :func:`has_answer_type`.
+    """
+    q = " ".join(question.lower().split())
+    low = text.lower()
+    if kind == "date":
+        if re.search(r"\b(which|what) month\b", q):
+            return any(re.search(rf"\b{m}\b", low) and not re.search(rf"\b{m}\b", q) for m in _MONTHS.split())
+        years = set(_YEAR.findall(text)) - set(_YEAR.findall(question))
+        if re.search(r"\b(which|what) year\b", q):  # any year, "1130" too
+            found = set(re.findall(r"\b\d{3,4}s?\b|\b\d{1,2}(?:st|nd|rd|th) century\b", text, re.I))
+            return bool(found - set(re.findall(r"\b\d{3,4}s?\b", question)))
+        return bool(years) or any(re.search(rf"\b{m}\b", low) for m in _MONTHS.split() if m != "may")
+    if kind == "number":
+        unit = asked_unit(question)
+        if not unit:
+            return has_answer_type(text, kind, question, span)
+        from .lexicon import related  # WordNet: "employees" counts "staff"
+
+        asked = set(unit)
+        for u in unit:
+            asked |= related(u)
+        q_numbers = {m.group(0).lower() for m in _COUNT.finditer(question)}
+        for m in _COUNT.finditer(text):
+            if m.group(0).lower() in q_numbers or _YEAR.fullmatch(m.group(0)):
+                continue
+            if m.group(0).lower() in ("twice", "thrice", "once") and "time" in unit:
+                return True
+            after = content_terms(text[m.end():m.end() + 60])[:5]
+            if not after or not asked.isdisjoint(after):
+                return True  # a bare count, or a count of the asked thing
+            before = content_terms(text[max(0, m.start() - 50):m.start()])[-4:]
+            if not asked.isdisjoint(before):
+                return True  # "the team had grown to 300"
+        return False
+    return has_answer_type(text, kind, question, span)

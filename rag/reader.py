@@ -28,7 +28,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from .errors import BackendError, ConfigError
-from .qtypes import answer_type, has_answer_type, typed_spans
+from .qtypes import answer_type, fills_slot, typed_spans
 from .text import content_terms, normalise_for_match
 
 __all__ = ["Reader", "LlamaReader", "RuleReader", "NoReader", "accept_span", "get_reader", "bundled_reader_path"]
@@ -76,7 +76,7 @@ def accept_span(span: str, evidence: str, question: str) -> str | None:
     if not terms - set(content_terms(question)) and not re.search(r"\d", span):
         return None
     kind = answer_type(question)
-    if kind in ("date", "number", "person", "name") and not has_answer_type(span, kind, question):
+    if kind in ("date", "number", "person", "name") and not fills_slot(span, kind, question, span=True):
         return None  # "Stanford University" does not answer "Who ...?"
     # Return the evidence's own characters (case, quotes) for the same stretch.
     match = re.search(re.escape(span), evidence, re.I)

@@ -1,0 +1,115 @@
+"""What a question asks for, whether a text gives it, and how passages read for quoting."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.extract import display_text, is_quotable
+from rag.policy import _neighbours, unfilled_slot
+from rag.qtypes import answer_type, asked_unit, exact_slot, fills_slot, has_answer_type
+from rag.reader import accept_span
+
+
+@pytest.mark.parametrize(
+    ("question", "slot"),
+    [
+        ("In which month of 2024 did Karpathy launch Eureka Labs?", "month"),
+        ("In what year did Karpathy ride in the Waymo demo?", "year"),
+        ("How many GitHub stars does nanoGPT have?", "count"),
+        ("How many engineers were on Tesla's Autopilot team?", "count"),
+        # Too general to pin a count to: "seven turnovers" answers "how many times".
+        ("How many times has Karpathy left OpenAI?", None),
+        ("How many people live in Warsaw?", None),
+        ("When did Karpathy join Tesla?", None),  # "after his PhD" may answer it
+        ("Who supervised Karpathy's doctoral work?", None),
+    ],
+)
+def test_exact_slots(question: str, slot: str | None) -> None:
+    assert exact_slot(question) == slot
+
+
+def test_the_counted_thing_is_read_from_the_question() -> None:
+    assert asked_unit("How many GitHub stars does nanoGPT have?") == {"github", "star"}
+    assert asked_unit("How many engineers were on the team?") == {"engin"}
+    assert asked_unit("What does he count?") == set()
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "filled"),
+    [
+        # The year the question already gives is no answer to "which month".
+        ("In which month of 2024 did Karpathy launch Eureka Labs?", "He departed to launch Eureka Labs in 2024.", False),
+        ("In which month of 2024 did Karpathy launch Eureka Labs?", "Eureka Labs launched in July 2024.", True),
+        ("In what year did he ride in the demo?", "He rode in a Waymo demo in 2014.", True),
+        ("In what year was Roger II made king?", "Roger II was crowned king in 1130.", True),
+        ("In what year was the highway system created?", "It was created in the 1950s.", True),
+        ("In what year did he ride in the demo?", "The demo felt basically perfect.", False),
+        # A count of something else does not answer the count asked for.
+        ("How many GitHub stars does nanoGPT have?",
+         "GitHub stars on personal projects exceed counts. YouTube videos garner millions of views.", False),
+        ("How many GitHub stars does nanoGPT have?", "nanoGPT has over 30,000 stars on GitHub.", True),
+        ("How many parameters does GPT-4 have?", "He contributed to GPT-4 in 2023.", False),
+        ("How many engineers were on the team?", "The team grew to 300 engineers.", True),
+        ("How many engineers were on the team?", "By then the engineering team numbered 300.", True),
+        ("How many siblings did he have?", "He was born in 1986.", False),
+    ],
+)
+def test_fills_slot(question: str, text: str, filled: bool) -> None:
+    assert fills_slot(text, answer_type(question), question) is filled
+
+
+def test_a_capitalised_first_word_is_not_a_name() -> None:
+    question = "Who co-founded Eureka Labs with Karpathy?"
+    assert not has_answer_type("Consumer hardware efficiency became a priority. Education called him back.",
+                               "person", question)
+    assert has_answer_type("Musk recruited him in 2017.", "person", "Who recruited Karpathy to Tesla?")
+    assert has_answer_type("Under Fei-Fei Li he studied vision.", "person", "Who supervised him?")
+    # A heading flattened into the next line is not one name ("Matters This").
+    assert not has_answer_type("Why This Matters\nthe model is simple.", "name", "Which model is it?")
+
+
+def test_a_span_that_is_one_common_capitalised_word_is_still_a_name() -> None:
+    # The span stands alone, so its first word is not a sentence-initial word of prose.
+    assert accept_span("English", "English is the hottest new programming language.",
+                       "In what language are Software 3.0 programs written?") == "English"
+
+
+def test_unfilled_slot_reasons() -> None:
+    month = "In which month of 2024 did Karpathy launch Eureka Labs?"
+    assert unfilled_slot(month, ["He departed to launch Eureka Labs in 2024."]) == "the passages do not say which month"
+    assert unfilled_slot(month, ["nothing here", "Eureka Labs opened in July 2024."]) is None
+    assert unfilled_slot("What is Eureka Labs?", ["anything"]) is None
+
+
+def test_display_text_keeps_headings_apart_and_joins_wrapped_prose() -> None:
+    raw = ("Eating Through the Stack\n\nKarpathy describes Tesla's neural net replacing C++ code.\n"
+           "First, image-level detection. Then multi-frame\nprediction.\n\n"
+           "Useful subjects for a post-AGI world:\n> I would say math, physics, CS kind of disciplines.\n"
+           "Why This Matters\nThe model is simple.[10]")
+    shown = display_text(raw, keep_lines=True)
+    assert shown.split("\n\n") == [
+        "Eating Through the Stack",
+        "Karpathy describes Tesla's neural net replacing C++ code. First, image-level detection. "
+        "Then multi-frame prediction.",
+        # A lead-in ending in ":" stays with what it introduces; a heading does not.
+        "Useful subjects for a post-AGI world: > I would say math, physics, CS kind of disciplines.\n"
+        "Why This Matters\nThe model is simple.",
+    ]
+    assert display_text(raw) == " ".join(display_text(raw, keep_lines=True).split())
+
+
+def test_table_rows_are_not_quotable_but_a_separator_is_fine() -> None:
+    assert not is_quotable("| Sensor Stripping | Removal of Radar/Lidar for vision only | NHTSA complaints |")
+    assert not is_quotable("NHTSA investigation into 758 phantom braking complaints (2021-2022). |")
+    assert is_quotable("Karpathy describes this arc in No Priors Ep. 80 | With Andrej Karpathy he rode "
+                       "in a Waymo demo in 2014 that felt basically perfect.")
+
+
+def test_the_next_sentence_of_the_paragraph_is_found() -> None:
+    passage = ("He architected the HydraNet. This network processes video from eight cameras. "
+               "It creates a vector space representation of the road.\n\nA new paragraph starts here.")
+    before, after, continues = _neighbours(passage, "This network processes video from eight cameras.")
+    assert before == "He architected the HydraNet."
+    assert after == "It creates a vector space representation of the road." and continues
+    _, after, continues = _neighbours(passage, "It creates a vector space representation of the road.")
+    assert after == "A new paragraph starts here." and not continues
