@@ -148,13 +148,18 @@ def fit(rows: list[dict[str, Any]], l2: float = 1.0) -> dict[str, Any]:
 
 
 def _decide(params: dict[str, Any], rows: list[dict[str, Any]], threshold: float) -> list[bool]:
-    """Refused or not, for each row: early bars first, then the learned threshold."""
+    """Refused or not, for each row: early bars first, then the learned threshold.
+
+    ``r["early"]`` is the pipeline's own early refusal with the bars switched
+    off, i.e. a precise slot no passage fills ("which month", "how many X").
+    """
     from rag.answerability import AnswerabilityModel
 
     model = AnswerabilityModel(params["weights"], params["bias"], params["mean"], params["scale"])
     early = params["meta"]["early"]
     return [
-        r["top_dense"] < early["top_dense"] or r["coverage"] < early["coverage"] or model.probability(r) < threshold
+        bool(r.get("early")) or r["top_dense"] < early["top_dense"] or r["coverage"] < early["coverage"]
+        or model.probability(r) < threshold
         for r in rows
     ]
 

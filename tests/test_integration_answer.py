@@ -54,6 +54,35 @@ def test_embedded_default_gives_the_short_answer_and_its_evidence(real, question
 
 
 @pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # The sentence matching the question sets it up; the one after it answers.
+        ("What does Tesla's HydraNet create out of the camera video?", "vector space representation of the road"),
+        ("Why did Karpathy believe cameras alone were enough for Tesla?", "humans navigate via optical input"),
+        # The year sits in a sentence with a " | " separator, which is prose, not a table row.
+        ("In what year did Karpathy ride in the Waymo demo?", "2014"),
+    ],
+)
+def test_the_quote_holds_the_answer_not_only_its_setup(real, question: str, expected: str) -> None:  # noqa: ANN001
+    answer = Answerer(real).ask(question)
+    assert answer.mode == "quote" and expected in answer.text, answer.to_dict()
+    assert not answer.text.startswith("From the sources: “Why This Matters")
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("In which month of 2024 did Karpathy start Eureka Labs?", "which month"),
+        ("How many GitHub stars does Karpathy's nanoGPT repository have?", "count"),
+    ],
+)
+def test_a_precise_slot_the_corpus_does_not_fill_is_refused(real, question: str, reason: str) -> None:  # noqa: ANN001
+    answer = Answerer(real).ask(question)
+    assert answer.refused and answer.text == REFUSAL, answer.to_dict()
+    assert reason in answer.refusal_reason and answer.passages
+
+
+@pytest.mark.parametrize(
     "question",
     ["What is the capital of Australia?", "When is Andrej Karpathy's birthday?", "How do I bake sourdough bread?"],
 )

@@ -113,3 +113,13 @@ def test_the_next_sentence_of_the_paragraph_is_found() -> None:
     assert after == "It creates a vector space representation of the road." and continues
     _, after, continues = _neighbours(passage, "It creates a vector space representation of the road.")
     assert after == "A new paragraph starts here." and not continues
+
+
+def test_the_models_fallback_reads_only_dates_and_amounts() -> None:
+    from rag.reader import RuleReader
+
+    evidence = "Consider the HydraNet architecture. It shipped in 2019 with 48 networks."
+    assert RuleReader().span("Which architecture did Tesla use?", evidence) == "HydraNet"
+    fallback = RuleReader(kinds=("date", "number"))
+    assert fallback.span("Which architecture did Tesla use?", evidence) is None
+    assert fallback.span("In what year did it ship?", evidence) == "2019"
