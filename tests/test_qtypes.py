@@ -120,6 +120,12 @@ def test_the_models_fallback_reads_only_dates_and_amounts() -> None:
 
     evidence = "Consider the HydraNet architecture. It shipped in 2019 with 48 networks."
     assert RuleReader().span("Which architecture did Tesla use?", evidence) == "HydraNet"
-    fallback = RuleReader(kinds=("date", "number"))
+    fallback = RuleReader(kinds=("date", "number", "person"), strict=True)
     assert fallback.span("Which architecture did Tesla use?", evidence) is None
     assert fallback.span("In what year did it ship?", evidence) == "2019"
+    # Persons only as full personal names, never the question's own person.
+    assert fallback.span("Who supervised Karpathy's doctoral work?",
+                         "Stanford hosted his doctoral work. Under Fei-Fei Li, vision tasks demanded attention.") \
+        == "Fei-Fei Li"
+    assert fallback.span("Who brought Karpathy to Tesla?", "The Data Engine was the real secret.") is None
+    assert fallback.span("Who took over after Karpathy left?", "Andrej Karpathy left in 2022.") is None
