@@ -23,7 +23,7 @@ from .embeddings import Embedder, get_embedder
 from .errors import BackendError, RagError
 from .extract import Extract, Relevance, display_text, locate
 from .llm import LLM, get_llm
-from .policy import AnswerPolicy, SentenceCheck, Strategy, strategy_for, unfilled_slot
+from .policy import AnswerPolicy, SentenceCheck, Strategy, strategy_for
 from .prompts import build_prompt
 from .reader import Reader, get_reader
 from .retrieval import Candidate, Retrieval, Retriever
@@ -464,8 +464,7 @@ class Answerer:
                 reason = "no sentence of the draft is supported by the passages, and " + reason
             return self._refusal(base, passages, reason, sentences=verdicts, **common)
         extracts = policy.extracts(candidates, self.reader)
-        # A quote for "which month" that gives no month is no answer: say so, with the passages.
-        missing = unfilled_slot(policy.question, [" ".join(e.window for e in extracts)])
+        missing = policy.unfilled(extracts)
         if missing:
             return self._refusal(base, passages, missing, sentences=verdicts, **common)
         quoted = [SentenceVerdict(e.text, [e.passage], True, e.relevance, note="quoted") for e in extracts]

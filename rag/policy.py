@@ -18,7 +18,8 @@ it uses:
    itself said the passages do not answer, a refusal with the closest
    passages; else the extractive answer (``quote``) if the learned
    answerability model (:mod:`rag.answerability`) finds the question answered
-   by the corpus at the configured operating point; else the refusal.
+   by the corpus at the configured operating point and the quote fills the
+   slot a precise question names ("which month"); else the refusal.
 """
 
 from __future__ import annotations
@@ -228,6 +229,10 @@ class AnswerPolicy:
                 window = f"{window} {after}"
             chosen[0] = Extract(first.passage, window, first.relevance, span)
         return chosen
+
+    def unfilled(self, extracts: Sequence[Extract]) -> str | None:
+        """Why the quote does not answer a question naming a precise slot ("which month"), or None."""
+        return unfilled_slot(self.question, [" ".join(e.window for e in extracts)])
 
     @staticmethod
     def declined(draft: str, checks: Sequence[SentenceCheck]) -> bool:
