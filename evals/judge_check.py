@@ -17,19 +17,16 @@ __all__ = ["judge_check"]
 
 
 def judge_check(settings: Settings, split: str = "test") -> dict[str, Any]:
-    """Score the verifier on the labelled pairs of ``split`` (``all`` for every pair)."""
-    from .train_verifier import pair_features
-    from rag.verifier import FEATURES, default_params
+    """Score the verifier, as configured, on the labelled pairs of ``split`` (``all`` for every pair)."""
+    from rag.verifier import default_params
+
+    from .train_verifier import verdicts
 
     pairs = [p for p in load_pairs() if split == "all" or p.split == split]
-    x, vetoed, _, _ = pair_features(pairs)
+    labelled, _ = verdicts(pairs)
     params = default_params()
-    threshold = params.threshold if settings.support_threshold is None else settings.support_threshold
-    decided = {
-        p.id: (not v) and params.probability(dict(zip(FEATURES, row))) >= threshold
-        for p, row, v in zip(pairs, x, vetoed)
-    }
-    out: dict[str, Any] = {"split": split, "threshold": threshold}
+    decided = {p.id: v.supported(params) for p, v in zip(pairs, labelled)}
+    out: dict[str, Any] = {"split": split, "limits": params.to_json()["limits"]}
     for corpus in sorted({p.corpus for p in pairs}):
         out[corpus] = score_predictions([p for p in pairs if p.corpus == corpus], lambda p: decided[p.id])
     out["all"] = score_predictions(pairs, lambda p: decided[p.id])

@@ -379,6 +379,7 @@ class Answerer:
             [display_text(p.chunk.text, keep_lines=True) for p in passages], [p.chunk.title for p in passages],
             Relevance(question, self.embedder, self.retriever.lexical.idf, qvec=qvec),
             self.retriever.lexical.doc_freq,
+            retrieval,
         )
 
     def _generative(self, base, retrieval, timings, warnings, started, finish, temperature):  # noqa: ANN001, ANN202

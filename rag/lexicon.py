@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .text import stem
 
-__all__ = ["commonness", "related", "wordnet_dir"]
+__all__ = ["antonyms", "commonness", "is_framing", "related", "wordnet_dir"]
 
 # Pointer symbols followed from a word's synsets: derivation, similar-to, pertainym and
 # see-also (wndb(5WN)).
@@ -48,6 +48,22 @@ def wordnet_dir() -> Path | None:
     return None
 
 
+# Lexicographer files (lexnames(5WN)) of verbs that report or judge rather than state a
+# fact: "argue", "describe", "mention", "cite" (communication); "liken", "credit",
+# "consider" (cognition).
+_FRAMING_LEXFILES = frozenset({31, 32})
+# Morphological rules for verbs (morphy(7WN)): suffix -> replacement.
+# Reporting verbs that deny, doubt or misstate flip what the passage says: never framing.
+_POLAR_VERBS = frozenset(
+    "deny reject refute dispute doubt question contradict dismiss disagree oppose disprove refuse criticize "
+    "criticise mock ridicule disbelieve distrust forget misunderstand misjudge exaggerate overstate understate "
+    "downplay retract misstate misrepresent contest challenge object protest complain regret overlook ignore "
+    "lie deride scorn belittle fake pretend".split()
+)
+_VERB_SUFFIXES = (("ies", "y"), ("es", "e"), ("es", ""), ("s", ""), ("ed", "e"), ("ed", ""), ("ing", "e"),
+                  ("ing", ""))
+
+
 class _WordNet:
     """Synset lemmas and pointers, indexed by lemma stem (parsed once, ~1 s)."""
 
@@ -55,12 +71,59 @@ class _WordNet:
         self.lemmas: dict[str, tuple[str, ...]] = {}
         self.pointers: dict[str, tuple[str, ...]] = {}
         self.by_stem: dict[str, set[str]] = {}
+        self.opposites: dict[str, tuple[str, ...]] = {}  # antonym pointers ("!")
+        self.lexfile: dict[str, int] = {}  # verb synset offset -> lexicographer file number
         for pos in _PARTS_OF_SPEECH:
             with open(root / f"data.{pos}", encoding="utf-8", errors="replace") as fh:
                 for line in fh:
                     if line.startswith(" ") or not line.strip():
                         continue  # the licence header
-                    self._add(line.split(" | ", 1)[0].split())
+                    head = line.split(" | ", 1)[0].split()
+                    self._add(head)
+                    if pos == "verb":
+                        self.lexfile[head[0]] = int(head[1])
+        # A verb's senses are listed most frequent first (index.verb): its first sense
+        # says what the word usually does.
+        self.first_verb_sense: dict[str, int] = {}
+        with open(root / "index.verb", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.startswith(" ") or not line.strip():
+                    continue
+                parts = line.split()
+                count = int(parts[2])
+                self.first_verb_sense[parts[0]] = self.lexfile.get(parts[-count], -1)
+        # How often each lemma was tagged as a verb and as anything else in SemCor
+        # (cntlist.rev): "mentions" is mostly a verb, "books" mostly a noun.
+        self.tagged: dict[str, list[int]] = {}
+        with open(root / "cntlist.rev", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) < 3 or "%" not in parts[0]:
+                    continue
+                lemma, key = parts[0].split("%", 1)
+                counts = self.tagged.setdefault(lemma, [0, 0])
+                counts[0 if key.startswith("2") else 1] += int(parts[2])
+        self.verb_exceptions: dict[str, str] = {}
+        with open(root / "verb.exc", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) >= 2:
+                    self.verb_exceptions.setdefault(parts[0], parts[1])
+
+    def verb_lemma(self, word: str) -> str | None:
+        """The verb ``word`` is a form of ("argues" -> "argue", "thought" -> "think"), if any."""
+        if word in self.verb_exceptions:
+            return self.verb_exceptions[word]
+        if word in self.first_verb_sense:
+            return word
+        for suffix, replacement in _VERB_SUFFIXES:
+            if word.endswith(suffix) and len(word) > len(suffix) + 2:
+                base = word[: -len(suffix)] + replacement
+                if base in self.first_verb_sense:
+                    return base
+                if replacement == "" and len(base) > 3 and base[-1] == base[-2] and base[:-1] in self.first_verb_sense:
+                    return base[:-1]  # "putting" -> "put"
+        return None
 
     def _add(self, head: list[str]) -> None:
         key = head[0] + head[2].replace("s", "a")  # satellite adjectives are adjectives
@@ -71,16 +134,30 @@ class _WordNet:
             if "_" not in head[4 + 2 * i]  # multiword lemmas would relate their glue words
         )
         i = 4 + 2 * count
-        pointers = []
+        pointers, opposite = [], []
         for _ in range(int(head[i])):
             symbol, offset, pos = head[i + 1], head[i + 2], head[i + 3]
             if symbol in _POINTERS:
                 pointers.append(offset + pos.replace("s", "a"))
+            elif symbol == "!":
+                opposite.append(offset + pos.replace("s", "a"))
             i += 4
         self.lemmas[key] = lemmas
         self.pointers[key] = tuple(pointers)
+        if opposite:
+            self.opposites[key] = tuple(opposite)
         for lemma in lemmas:
             self.by_stem.setdefault(lemma, set()).add(key)
+
+    def antonyms(self, term: str) -> frozenset[str]:
+        out: set[str] = set()
+        for key in self.by_stem.get(term, ()):
+            for other in self.opposites.get(key, ()):
+                out.update(self.lemmas.get(other, ()))
+                # and the antonym's own rewordings: "sparse" also opposes "dense" as "thin"
+                out.update(lemma for ptr in self.pointers.get(other, ()) for lemma in self.lemmas.get(ptr, ()))
+        out.discard(term)
+        return frozenset(out)
 
     def related(self, term: str) -> frozenset[str]:
         out: set[str] = set()
@@ -114,6 +191,38 @@ def related(term: str) -> frozenset[str]:
     """
     wordnet = _load()
     return wordnet.related(term) if wordnet is not None else frozenset()
+
+
+@lru_cache(maxsize=65536)
+def antonyms(term: str) -> frozenset[str]:
+    """Stems of the words WordNet gives as opposites of the stemmed ``term`` ("rise" -> "fall",
+    "dens" -> "spars"), with their derivations; empty without WordNet."""
+    wordnet = _load()
+    return wordnet.antonyms(term) if wordnet is not None else frozenset()
+
+
+@lru_cache(maxsize=65536)
+def is_framing(word: str) -> bool:
+    """``word`` is a form of a verb whose usual sense reports or judges (WordNet's
+    verb.communication and verb.cognition): "argues", "describes", "likens", "cites".
+
+    A strong model frames what a passage says ("He argues that ...", "The author
+    describes ..."); the framing verb is not a fact the passage must repeat.
+    Without WordNet nothing is framing. Verbs that deny or doubt ("denies", "disputes") are never framing, and a word
+    that is more often a noun ("books", "audits", "points") is not taken for the
+    verb unless it is inflected like one ("pointed").
+    """
+    wordnet = _load()
+    if wordnet is None:
+        return False
+    word = word.lower()
+    lemma = wordnet.verb_lemma(word)
+    if lemma is None or lemma in _POLAR_VERBS or wordnet.first_verb_sense.get(lemma) not in _FRAMING_LEXFILES:
+        return False
+    if word.endswith(("ed", "ing")) or word in wordnet.verb_exceptions:
+        return True
+    as_verb, otherwise = wordnet.tagged.get(lemma, [0, 0])
+    return as_verb >= otherwise
 
 
 @lru_cache(maxsize=65536)

@@ -98,8 +98,11 @@ class AnswerPolicy:
     titles: Sequence[str]
     relevance: Relevance
     doc_freq: dict[str, int] | None = None  # the corpus's term counts, for answerability
+    retrieval: Retrieval | None = None  # what the passages came from, for answerability
     _seen: list[set[str]] = field(default_factory=list)
     _shown: int = 0
+    _claims: int = 0  # drafted claims checked so far
+    _answerable: bool | None = None
 
     # --- before any model runs ------------------------------------------------------
     @staticmethod
@@ -133,6 +136,7 @@ class AnswerPolicy:
         if any(len(terms & t) >= _REPEAT_OVERLAP * max(len(terms | t), 1) for t in self._seen):
             return None
         self._seen.append(terms)
+        self._claims += 1
         texts = list(self.passages)
         note = ""
         cited = citations
@@ -141,7 +145,9 @@ class AnswerPolicy:
             # Keep only the citations that carry the sentence on their own, when any do.
             alone = [n for n in cited if self._verify(text, [n]).supported]
             cited = alone or cited
-        if support is None or not support.supported:
+        if support is None or (not support.supported and not support.contradicted):
+            # A miscited sentence keeps its place when another passage carries it; one
+            # that its own passage contradicts does not.
             best, best_support = self.verifier.best(text, texts, self.titles, self.question)
             if best_support.supported:
                 note = "citation corrected" if cited else "citation added"
@@ -167,10 +173,23 @@ class AnswerPolicy:
             return "a fragment, not a claim"
         if not terms - set(content_terms(self.question)):
             return "only restates the question"
-        # Later sentences may elaborate; the first must address the question.
         if self._shown == 0 and self.relevance.score(text) < self.settings.min_answer_relevance:
-            return "not about the question"
+            # A capable model leads with its answer, often in words of its own ("It's
+            # called Vibe Coding."): its first claim is shown when the corpus does answer
+            # the question (the answerability model). A later one may only elaborate
+            # ("He expects Tesla to follow this path.") and is not shown first.
+            if self._claims > 1 or not self._corpus_answers():
+                return "not about the question"
         return ""
+
+    def _corpus_answers(self) -> bool:
+        if self._answerable is None:
+            if self.retrieval is None:
+                self._answerable = False
+            else:
+                candidates, _, probability = self.assess(self.retrieval)
+                self._answerable = self.answerable(candidates, probability)
+        return self._answerable
 
     # --- the extractive answer ---------------------------------------------------------
     def assess(self, retrieval: Retrieval) -> tuple[list[Extract], dict[str, float], float | None]:

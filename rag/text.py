@@ -174,7 +174,9 @@ def negated_terms(text: str) -> set[str]:
         pair, previous = (previous, low), low
         if low in ".,;:!?" or low in _SCOPE_ENDS:
             budget = 0
-        elif low in _NEGATIONS or low.endswith("n't") or pair in _NEGATING_PAIRS:
+        elif pair in _NEGATING_PAIRS:
+            budget = 1  # "strengthen rather than weaken competitive position" denies "weaken" only
+        elif low in _NEGATIONS or low.endswith("n't"):
             budget = _SCOPE
         elif low.startswith("un") and len(low) > 6:
             out.add(stem(low[2:]))  # "unfulfilled" denies "fulfilled"
@@ -187,7 +189,8 @@ def negated_terms(text: str) -> set[str]:
 # Sentence boundary: terminal punctuation, optional closing quote/bracket and
 # citation markers, then whitespace; or a line break.
 _BOUNDARY_RE = re.compile(r"(?<=[.!?])([\"”’)\]]*)((?:\s*\[\d+\])*)\s+|\n+")
-_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "no.", "u.s.", "ep.")
+_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "no.", "u.s.", "ep.",
+                  "sr.", "jr.")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -205,6 +208,8 @@ def split_sentences(text: str) -> list[str]:
         if match.group(0).strip() == "" or "\n" not in match.group(0):
             if tail.endswith(_ABBREVIATIONS) or re.search(r"\b[a-z]\.$", tail):
                 continue
+            if text[match.end():match.end() + 1].islower():
+                continue  # 'from "can we train it?" to "can we deploy it?"': one sentence goes on
         if candidate.strip():
             sentences.append(candidate.strip())
         start = match.end()

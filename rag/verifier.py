@@ -1,89 +1,64 @@
-"""Is a claim backed by the passages it cites? A learned, deterministic verifier.
+"""Is a claim backed by the passages it cites? A deterministic, calibrated verifier.
 
 Used to check every generated answer sentence against its citations. The
-verdict has two layers:
+verdict has three layers:
 
 - **Vetoes** that are right every time: a number or a date in the claim that the
   passages do not contain (or state only about something else: a 2022 that ends
   his Tesla tenure is not Eureka Labs' launch year), or a name that neither the
   passages nor their documents' titles mention ("Geoffrey Hinton" when the
   passage says Fei-Fei Li).
-  And the converse: a claim the passage states word for word is supported.
-- **A logistic model** over features a careful reader would look at, learned
-  from the labelled claim–passage pairs in ``evals/datasets/verification.jsonl``
-  (``python -m evals.train_verifier`` refits it; the weights live in
-  ``rag/params/verifier.json``):
+- **Word for word**: a claim the passage states verbatim is supported.
+- **Alignment checks** (:mod:`rag.alignment`), each a reason a careful reader
+  would reject the sentence for: a specific word the evidence lacks even
+  reworded ("creativity" for "attention to detail"); more than a few missing
+  glue words or framing verbs; too little of the claim in one window of the
+  passage; meaning too far from it; a negation, a strong qualifier, a
+  reversed relation or a swapped "from ... to" that the evidence does not
+  share. The limits are learned (``python -m evals.train_verifier``) and live
+  in ``rag/params/verifier.json``: the most permissive setting that passes at
+  most a stated share of the dev replay set's scripted fabricated sentences
+  while keeping the labelled training split's precision.
 
-  - how much of the claim's IDF-weighted vocabulary the best evidence window (a
-    sentence or two neighbours) and the whole passage hold, and how rare the
-    rarest missing word is ("schools will *close*"); words the claim takes
-    from a wh-question count as held (:func:`licensed_terms`), and so do
-    rewordings WordNet relates to a passage word ("developed" for "formulated",
-    :mod:`rag.lexicon`);
-  - how many missing words are *specific* (rarer than Zipf 5 in general
-    English): "creativity" in place of "attention to detail" is a new fact,
-    "the next step" is glue;
-  - closeness in meaning to the best window (the embedding model);
-  - negation that one side has and the other lacks, scoped so that "No, he does
-    not think it is a car company" answering "Is Tesla a car company?" agrees
-    with "I don't think it's a car company";
-  - quantifiers and modal words the evidence lacks ("all", "first", "will");
-  - whether key terms keep their order and pairing (a swapped relation: "Tesla
-    has a hardware problem, Waymo a software one").
-
-The probability the model gives is the support score; the operating threshold
-is chosen on the training split for a stated precision (see the params file).
+The support score orders verdicts (which passage supports a sentence best):
+1.0 for a verbatim claim, 0 for a veto, otherwise half the evidence strength
+(window recall and closeness) below 0.5 for a rejected claim, and 0.5 plus
+half of it for an accepted one. ``support_threshold`` (a setting) can ask for
+more than the checks do.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from .alignment import Alignment, align, core, grounded, licensed_terms, negation_conflict, windows
 from .embeddings import Embedder
-from .lexicon import commonness, related
-from .text import content_terms, names, negated_terms, numbers, split_sentences, stem, words
+from .text import content_terms, names, numbers, split_sentences, stem, words
 
-__all__ = ["FEATURES", "Support", "Verifier", "VerifierParams", "claim_features", "strip_citations"]
+__all__ = [
+    "Support",
+    "Verifier",
+    "VerifierParams",
+    "decide",
+    "grounded",
+    "licensed_terms",
+    "missing_names",
+    "negation_conflict",
+    "strip_citations",
+]
 
 PARAMS_FILE = Path(__file__).with_name("params") / "verifier.json"
 
 _CITATION = re.compile(r"\s*\[\d+\]")
-# Words whose presence changes what a claim asserts although they are stopwords
-# to retrieval: quantity, order, certainty.
-_QUALIFIERS = frozenset(
-    "all every always never only first second third last most least best worst largest smallest "
-    "biggest many few some none entire whole must will might may could should would can cannot "
-    "sole single exclusively entirely completely fully partly mostly rarely often".split()
-)
-# A yes/no answer's opener carries the polarity of the question, not a claim.
-_OPENER = re.compile(r"^\s*(?:yes|no)\s*[,.;:!—–-]+\s*", re.I)
-
-FEATURES = (
-    "recall_window",  # IDF share of claim terms in the best window
-    "recall_passage",  # IDF share of claim terms anywhere in the cited passages (and titles)
-    "missing_rarest",  # IDF of the rarest claim term the passages lack, over the corpus maximum
-    "missing_count",  # number of claim terms the passages lack, squashed
-    "cosine",  # embedding similarity of claim and best window
-    "negation",  # one side negates what the other asserts
-    "qualifier",  # a quantifier/modal word of the claim that the window lacks
-    "order",  # share of the claim's key-term pairs whose order the window reverses
-    "length",  # content terms in the claim, squashed
-    "novel_specific",  # claim words the passages lack (even reworded) that are not common English, squashed
-)
-
-# Words at least this common in general English (Zipf scale: "step" 5.1, "though" 5.6)
-# seldom carry a fact on their own; rarer missing words ("creativity" 4.0) usually do.
-_COMMON_ZIPF = 5.0
 
 
 def strip_citations(text: str) -> str:
@@ -92,27 +67,25 @@ def strip_citations(text: str) -> str:
 
 @dataclass(frozen=True)
 class VerifierParams:
-    """The learned model: weights per feature, bias, and the decision threshold."""
+    """The learned limits of the alignment checks (``rag/params/verifier.json``)."""
 
-    weights: dict[str, float]
-    bias: float
-    threshold: float
-    mean: dict[str, float] = field(default_factory=dict)
-    scale: dict[str, float] = field(default_factory=dict)
+    common_zipf: float = 5.0  # a missing word at least this common in English (Zipf) is glue
+    max_common: int = 2  # missing glue words a claim may have
+    max_framing: int = 1  # missing framing verbs ("argues") and source nouns ("the author")
+    min_recall: float = 0.5  # IDF-weighted share of the claim its evidence window must hold
+    min_cosine: float = 0.4  # embedding similarity to the closest window
+    max_order: float = 0.35  # share of key-term pairs the window may hold in reverse order
     meta: dict = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path = PARAMS_FILE) -> "VerifierParams":
         raw = json.loads(path.read_text(encoding="utf-8"))
-        return cls(raw["weights"], raw["bias"], raw["threshold"], raw.get("mean", {}), raw.get("scale", {}),
-                   raw.get("meta", {}))
+        return cls(**raw.get("limits", {}), meta=raw.get("meta", {}))
 
-    def probability(self, features: dict[str, float]) -> float:
-        z = self.bias
-        for name, w in self.weights.items():
-            x = (features.get(name, 0.0) - self.mean.get(name, 0.0)) / (self.scale.get(name, 1.0) or 1.0)
-            z += w * x
-        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+    def to_json(self) -> dict:
+        limits = asdict(self)
+        meta = limits.pop("meta")
+        return {"limits": limits, "meta": meta}
 
 
 @lru_cache(maxsize=1)
@@ -120,24 +93,46 @@ def default_params() -> VerifierParams:
     return VerifierParams.load()
 
 
+def decide(a: Alignment, params: VerifierParams) -> str:
+    """Why the claim is not supported by its evidence window, in words; '' when it is."""
+    if a.negation:
+        return "the passage says the opposite (negation differs)"
+    if a.qualifiers:
+        return f"the passage does not say {a.qualifiers[0]!r}"
+    specific = a.words("specific")
+    if specific:
+        return f"it says something the cited passages do not mention ({', '.join(specific[:3])})"
+    if a.count("framing") + a.count("source") > params.max_framing:
+        return "it attributes or frames more than the passage says"
+    if a.count("common") > params.max_common or a.recall < params.min_recall:
+        return "too little of it is in the cited passages"
+    if a.cosine < params.min_cosine:
+        return "it is not close in meaning to the cited passages"
+    if a.swapped or a.order > params.max_order:
+        return "the passage relates these terms differently"
+    return ""
+
+
+def _score(a: Alignment, supported: bool) -> float:
+    strength = 0.5 * a.recall + 0.5 * max(a.cosine, 0.0)
+    return 0.5 + 0.5 * strength if supported else 0.5 * strength
+
+
 @dataclass(frozen=True)
 class Support:
     """Verdict for one claim against one or more passages."""
 
-    score: float  # probability that the passages support the claim (0 when vetoed)
+    score: float  # support score: 1 verbatim, 0 vetoed, >= 0.5 when the checks pass
     supported: bool
     reason: str  # empty when supported; otherwise why not, in words
     evidence: str  # the passage sentence(s) that match the claim best
     features: dict[str, float] = field(default_factory=dict)
+    # The passage speaks of the same thing but says otherwise (a negation, a qualifier,
+    # a reversed relation): another passage that happens to fit is no rescue.
+    contradicted: bool = False
 
     def to_dict(self) -> dict:
         return {"score": round(self.score, 4), "supported": self.supported, "reason": self.reason}
-
-
-def _windows(passage: str) -> list[str]:
-    sentences = split_sentences(passage) or [passage]
-    pairs = [f"{a} {b}" for a, b in zip(sentences, sentences[1:])]
-    return sentences + pairs
 
 
 def _acronyms(text: str) -> set[str]:
@@ -184,7 +179,7 @@ def _numbers_out_of_context(claim: str, texts: Sequence[str]) -> str | None:
     wanted = numbers(claim)
     if not wanted:
         return None
-    terms = {t for t in content_terms(_core(claim)) if not numbers(t)}
+    terms = {t for t in content_terms(core(claim)) if not numbers(t)}
     need = min(2, len(terms))
     for number in sorted(wanted):
         if not any(
@@ -202,135 +197,12 @@ def _words_line(text: str) -> str:
 
 def _verbatim(claim: str, passage: str) -> bool:
     """The claim's words occur as one contiguous run in the passage (case and punctuation aside)."""
-    core = _words_line(_core(claim))
-    return len(core.split()) >= 4 and core in _words_line(passage)
-
-
-def _core(claim: str) -> str:
-    """The claim without a yes/no opener."""
-    return _OPENER.sub("", claim, count=1)
-
-
-def negation_conflict(claim: str, window: str) -> bool:
-    """One side denies what the other asserts.
-
-    Polarity is compared, not the exact scope: "he does not think Tesla is a car
-    company" and "Tesla, I don't think it's a car company" both deny, so they
-    agree even though the scopes reach different words.
-    """
-    core = _core(claim)
-    neg_claim, neg_window = negated_terms(core), negated_terms(window)
-    claim_terms, window_terms = set(content_terms(core)), set(content_terms(window))
-    if neg_claim and not neg_window:
-        return bool(neg_claim & window_terms)
-    if neg_window and not neg_claim:
-        return bool(neg_window & claim_terms)
-    return False
-
-
-def _order_reversals(claim_terms: list[str], window_terms: list[str]) -> float:
-    """Share of the claim's pairs of distinct key terms that the window holds in reverse order.
-
-    Only terms occurring once in each are compared, so repetition cannot fake
-    a reversal; a swapped relation ("A trained B" for "B trained A") reverses
-    the pairs around the verb.
-    """
-    first = {}
-    for i, t in enumerate(window_terms):
-        first.setdefault(t, i)
-    counts = {t: window_terms.count(t) for t in first}
-    seq = [t for t in dict.fromkeys(claim_terms) if counts.get(t) == 1 and claim_terms.count(t) == 1]
-    pairs = reversed_ = 0
-    for i in range(len(seq)):
-        for j in range(i + 1, min(i + 4, len(seq))):  # nearby pairs carry the relation
-            pairs += 1
-            reversed_ += first[seq[i]] > first[seq[j]]
-    return reversed_ / pairs if pairs else 0.0
-
-
-_YES_NO = re.compile(r"^\s*(is|are|was|were|do|does|did|can|could|has|have|had|will|would|should|may|might)\b", re.I)
-
-
-def licensed_terms(question: str) -> set[str]:
-    """Terms an answer may take from a wh-question without the passage repeating them.
-
-    "Who supervised his doctoral work?" answered by "Under Fei-Fei Li ...": the
-    answer "Fei-Fei Li supervised his doctoral work" restates the question's
-    premise, it does not invent "supervised". A yes/no question asserts
-    nothing, so its terms license nothing ("Did he found Tesla?").
-    """
-    if not question or _YES_NO.match(question):
-        return set()
-    return set(content_terms(question))
-
-
-_CONTRACTIONS = {"'ll": "will", "'d": "would", "n't": "not", "'re": "are", "'ve": "have"}
-
-
-def _expanded(text: str) -> set[str]:
-    """Words of ``text`` with contractions spelled out ("you'll" also gives "will")."""
-    out = set(words(text))
-    for w in list(out):
-        for suffix, full in _CONTRACTIONS.items():
-            if w.endswith(suffix):
-                out.add(full)
-    if "can't" in out or "cannot" in out:
-        out.add("can")
-    return out
-
-
-def grounded(term: str, held: set[str]) -> bool:
-    """The passage holds ``term`` itself or a word WordNet relates to it ("formul" for "develop")."""
-    return term in held or not related(term).isdisjoint(held)
-
-
-def claim_features(
-    claim: str,
-    windows: Sequence[str],
-    sims: Sequence[float],
-    passage_text: str,
-    idf: Callable[[str], float],
-    max_idf: float,
-    question: str = "",
-) -> tuple[dict[str, float], str]:
-    """The feature vector of ``claim`` against windows with their cosines, and the best window."""
-    core = _core(claim)
-    terms = list(dict.fromkeys(content_terms(core)))
-    weight = {t: idf(t) for t in terms}
-    total = sum(weight.values()) or 1.0
-    passage_terms = set(content_terms(passage_text)) | licensed_terms(question)
-    best, best_key, best_recall, best_sim = "", -1.0, 0.0, 0.0
-    for window, sim in zip(windows, sims):
-        wt = set(content_terms(window))
-        recall = sum(weight[t] for t in terms if grounded(t, wt)) / total
-        key = 0.5 * recall + 0.5 * max(float(sim), 0.0)
-        if key > best_key:
-            best, best_key, best_recall, best_sim = window, key, recall, float(sim)
-    missing = [t for t in terms if not grounded(t, passage_terms)]
-    specific = {
-        w for w in words(core)
-        if (c := content_terms(w)) and c[0] in missing and commonness(w) < _COMMON_ZIPF
-    }
-    claim_words = set(words(core))
-    window_words = _expanded(best)
-    window_stems = {stem(w) for w in window_words}
-    features = {
-        "recall_window": best_recall,
-        "recall_passage": sum(weight[t] for t in terms if t not in missing) / total,
-        "missing_rarest": max((weight[t] for t in missing), default=0.0) / (max_idf or 1.0),
-        "missing_count": 1.0 - 1.0 / (1.0 + len(missing)),
-        "cosine": max(best_sim, 0.0),
-        "negation": float(negation_conflict(claim, best)),
-        "qualifier": float(any(not grounded(stem(q), window_stems) for q in (claim_words & _QUALIFIERS) - window_words)),
-        "order": _order_reversals(content_terms(core), content_terms(best)),
-        "length": 1.0 - 1.0 / (1.0 + len(terms) / 4.0),
-        "novel_specific": 1.0 - 1.0 / (1.0 + len(specific)),
-    }
-    return features, best
+    core_words = _words_line(core(claim))
+    return len(core_words.split()) >= 4 and core_words in _words_line(passage)
 
 
 class Verifier:
-    """Scores claims against passages: vetoes, then the learned model."""
+    """Scores claims against passages: vetoes, word for word, then the alignment checks."""
 
     def __init__(
         self,
@@ -342,44 +214,49 @@ class Verifier:
     ) -> None:
         """``idf`` weights words by rarity (the corpus's BM25 statistics), so a missing
         specific term ("minbpe") costs more than a missing common one; ``threshold``
-        overrides the learned operating point."""
+        is a minimum support score on top of the checks (``support_threshold``)."""
         self.embedder = embedder
         self.idf = idf or (lambda term: 1.0)
         self.params = params or default_params()
-        self.threshold = self.params.threshold if threshold is None else threshold
-        self._cache: OrderedDict[str, tuple[list[str], np.ndarray]] = OrderedDict()
+        self.threshold = threshold
+        self._cache: OrderedDict[tuple[str, int], tuple[list[str], np.ndarray]] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
-    def windows(self, passage: str) -> tuple[list[str], np.ndarray]:
-        """The passage's sentences, then its sentence pairs, with their embeddings (cached)."""
+    def _windows(self, passage: str, size: int) -> tuple[list[str], np.ndarray]:
+        key = (passage, size)
         with self._lock:
-            hit = self._cache.get(passage)
+            hit = self._cache.get(key)
             if hit is not None:
-                self._cache.move_to_end(passage)
+                self._cache.move_to_end(key)
                 return hit
-        windows = _windows(passage)
-        vectors = self.embedder.embed_batch(windows)
+        wins = _sentence_windows(passage) if size == 2 else windows(passage, size)
+        vectors = self.embedder.embed_batch(wins)
         with self._lock:
-            self._cache[passage] = (windows, vectors)
+            self._cache[key] = (wins, vectors)
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
-        return windows, vectors
+        return wins, vectors
 
-    def _max_idf(self) -> float:
-        # The rarest possible word in this corpus: what an unseen word would score.
-        return max(self.idf("\x00unseen\x00"), 1e-6)
+    def windows(self, passage: str) -> tuple[list[str], np.ndarray]:
+        """The passage's sentences, then its sentence pairs, with their embeddings (cached):
+        the quotable windows of the extractive answer."""
+        return self._windows(passage, 2)
+
+    def align(self, claim: str, passages: Sequence[str], question: str = "") -> Alignment:
+        """How ``claim`` lines up with the best window of each passage (:func:`rag.alignment.align`)."""
+        evidence = [self._windows(p, 3) for p in passages]
+        return align(claim, evidence, self.embedder.embed_query(claim), self.idf, question, self.params.common_zipf)
 
     def check(self, claim: str, passages: Sequence[str], titles: Sequence[str] = (), question: str = "") -> Support:
         """Support of ``claim`` by the passages taken together.
 
         ``titles`` are the passages' document titles; ``question`` is what the
         claim answers: a name the question itself uses may be restated although
-        the passage only says "he" (it is then weighed, not vetoed).
+        the passage only says "he" (it is then checked, not vetoed).
         """
         claim = strip_citations(claim)
-        terms = set(content_terms(_core(claim)))
-        if not terms:
+        if not content_terms(core(claim)):
             return Support(0.0, False, "no content to check", "")
         if not passages:
             return Support(0.0, False, "no passage cited", "")
@@ -399,21 +276,16 @@ class Verifier:
 
         if _verbatim(claim, joined):
             # The passage says it word for word: supported by construction (a quote).
-            return Support(1.0, True, "", _core(claim), {"verbatim": 1.0})
+            return Support(1.0, True, "", core(claim), {"verbatim": 1.0})
 
-        claim_vec = self.embedder.embed_query(claim)
-        all_windows: list[str] = []
-        sims: list[float] = []
-        for passage in passages:
-            windows, vectors = self.windows(passage)
-            all_windows.extend(windows)
-            sims.extend(float(s) for s in np.asarray(vectors @ claim_vec, dtype=float))
-        features, evidence = claim_features(claim, all_windows, sims, with_titles, self.idf, self._max_idf(),
-                                            question)
-        p = self.params.probability(features)
-        if p >= self.threshold:
-            return Support(p, True, "", evidence, features)
-        return Support(p, False, _explain(features), evidence, features)
+        a = self.align(claim, passages, question)
+        reason = decide(a, self.params)
+        score = _score(a, not reason)
+        if not reason and self.threshold is not None and score < self.threshold:
+            reason = "the evidence is weaker than the configured support threshold"
+        contradicted = bool(reason) and (a.negation or bool(a.qualifiers) or a.swapped
+                                         or a.order > self.params.max_order)
+        return Support(score, not reason, reason, a.window, _features(a), contradicted)
 
     def best(
         self, claim: str, passages: Sequence[str], titles: Sequence[str] = (), question: str = ""
@@ -426,14 +298,22 @@ class Verifier:
         return i, results[i]
 
 
-def _explain(f: dict[str, float]) -> str:
-    """The most telling failed feature, in words."""
-    if f.get("negation"):
-        return "the passage says the opposite (negation differs)"
-    if f.get("missing_rarest", 0) > 0.5:
-        return "it says something the cited passages do not mention"
-    if f.get("order", 0) > 0.5:
-        return "the passage relates these terms differently"
-    if f.get("qualifier"):
-        return "a quantifier or modal word is not in the passage"
-    return "too little of it is in the cited passages"
+def _sentence_windows(passage: str) -> list[str]:
+    sentences = split_sentences(passage) or [passage]
+    pairs = [f"{a} {b}" for a, b in zip(sentences, sentences[1:])]
+    return sentences + pairs
+
+
+def _features(a: Alignment) -> dict[str, float]:
+    """The alignment as numbers, for the inspector and ``--json``."""
+    return {
+        "recall_window": round(a.recall, 4),
+        "cosine": round(a.cosine, 4),
+        "missing_specific": float(a.count("specific")),
+        "missing_common": float(a.count("common")),
+        "missing_framing": float(a.count("framing") + a.count("source")),
+        "negation": float(a.negation),
+        "qualifier": float(bool(a.qualifiers)),
+        "order": round(a.order, 4),
+        "swapped": float(a.swapped),
+    }

@@ -1,0 +1,312 @@
+"""How a claim lines up with the passage sentences that should carry it.
+
+The verifier (:mod:`rag.verifier`) decides from what this module finds, the
+way a careful reader checks a sentence against its source:
+
+- **Every word of the claim, accounted for.** Each content word is either in
+  the evidence window (itself, by stem, or reworded as WordNet relates it:
+  "developed" for "formulated"), taken from the question it answers, or
+  *missing*. A missing word is one of four kinds (:func:`word_kind`):
+
+  - ``framing``: a verb that reports or judges ("argues", "describes",
+    "likens"); a strong model frames what a passage says, and that is not a
+    new fact (:func:`rag.lexicon.is_framing`);
+  - ``source``: the document itself ("the author", "the profile", "the
+    summary");
+  - ``common``: glue words of general English (Zipf >= 5: "next", "step",
+    "during");
+  - ``specific``: anything else, and a new fact until shown otherwise
+    ("creativity" for "attention to detail", "weekly audits", "hospitals").
+
+- **Polarity**: a negation one side has and the other lacks, counted on the
+  terms both sides share, so "No, he does not think Tesla is a car company"
+  agrees with "Tesla, I don't think it's a car company".
+- **Strong qualifiers** the evidence lacks ("all", "only", "never", "will").
+- **Relations**: key terms in reverse order ("Tesla has a hardware problem,
+  Waymo a software one"), except across a change of voice ("OpenAI was founded
+  by Altman" / "Altman founded OpenAI"); and the two sides of an asymmetric
+  connective swapped ("from training to deployment", "data quality over model
+  size").
+
+The evidence window is the run of one to three consecutive sentences of a
+cited passage that holds most of the claim; a claim citing several passages is
+read against the union of each passage's best window ("combined" facts).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .lexicon import antonyms, commonness, is_framing, related
+from .text import STOPWORDS, content_terms, negated_terms, split_sentences, stem, words
+
+__all__ = [
+    "Alignment",
+    "SOURCE_NOUNS",
+    "STRONG_QUALIFIERS",
+    "align",
+    "core",
+    "grounded",
+    "licensed_terms",
+    "negation_conflict",
+    "opposite_terms",
+    "order_reversals",
+    "swapped_relation",
+    "windows",
+    "word_kind",
+]
+
+# Nouns that name the document or its speaker, not a fact in it.
+SOURCE_NOUNS = frozenset(
+    "author authors writer article post blog piece profile summary interview talk podcast episode conversation "
+    "discussion timeline table section page text passage source document essay report paper transcript".split()
+)
+# Prepositions the stopword list lacks; glue, like the common words.
+_FUNCTION_WORDS = frozenset("toward towards onto upon alongside amid amidst via whilst per".split())
+# Words that change what a claim asserts although retrieval ignores them: a claim
+# that says "all", "only" or "will" where the evidence does not says more than it.
+STRONG_QUALIFIERS = frozenset(
+    "all every always never only most least none entire whole must will cannot sole exclusively entirely "
+    "completely fully first second third last best worst largest smallest biggest".split()
+)
+# A yes/no answer's opener carries the polarity of the question, not a claim.
+_OPENER = re.compile(r"^\s*(?:yes|no)\s*[,.;:!—–-]+\s*", re.I)
+_YES_NO = re.compile(r"^\s*(is|are|was|were|do|does|did|can|could|has|have|had|will|would|should|may|might)\b", re.I)
+_CONTRACTIONS = {"'ll": "will", "'d": "would", "n't": "not", "'re": "are", "'ve": "have"}
+# "was founded ... by": a passive clause with its agent.
+_PASSIVE = re.compile(r"\b(?:is|are|was|were|been|being|be)\s+(?:\w+ly\s+)?\w+(?:ed|en|wn|lt|ght)\b[^.]*?\bby\b",
+                      re.I)
+_TOKEN = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['’][A-Za-z]+)?|[.,;:!?\"“”()]")
+_AT_ALL = re.compile(r"\bat all\b", re.I)
+_CONNECTIVES = frozenset({"over", "than", "versus", "vs"})
+_FROM_TO = ("to", "toward", "towards", "into")
+
+WINDOW_SENTENCES = 3
+
+
+def core(claim: str) -> str:
+    """The claim without a yes/no opener."""
+    return _OPENER.sub("", claim, count=1)
+
+
+def licensed_terms(question: str) -> set[str]:
+    """Terms an answer may take from a wh-question without the passage repeating them.
+
+    "Who supervised his doctoral work?" answered by "Under Fei-Fei Li ...": the
+    answer "Fei-Fei Li supervised his doctoral work" restates the question's
+    premise, it does not invent "supervised". A yes/no question asserts
+    nothing, so its terms license nothing ("Did he found Tesla?").
+    """
+    if not question or _YES_NO.match(question):
+        return set()
+    return set(content_terms(question))
+
+
+def grounded(term: str, held: set[str]) -> bool:
+    """The passage holds ``term`` itself or a word WordNet relates to it ("formul" for "develop")."""
+    return term in held or not related(term).isdisjoint(held)
+
+
+def expanded(text: str) -> set[str]:
+    """Words of ``text`` with contractions spelled out ("you'll" also gives "will")."""
+    out = set(words(text))
+    for w in list(out):
+        for suffix, full in _CONTRACTIONS.items():
+            if w.endswith(suffix):
+                out.add(full)
+    if "can't" in out or "cannot" in out:
+        out.add("can")
+    return out
+
+
+def word_kind(word: str, common_zipf: float) -> str:
+    """``framing``, ``source``, ``common`` or ``specific``: what a missing claim word is."""
+    if word in SOURCE_NOUNS:
+        return "source"
+    if is_framing(word):
+        return "framing"
+    if word in _FUNCTION_WORDS or commonness(word) >= common_zipf:
+        return "common"
+    return "specific"
+
+
+def negation_conflict(claim: str, window: str) -> bool:
+    """One side denies what the other asserts.
+
+    Counted on the terms both sides share: the claim's negated terms that the
+    window asserts outnumber those both sides negate (or the converse). So
+    "he does not think Tesla is a car company" agrees with "Tesla, I don't think
+    it's a car company" although the scopes differ by "Tesla", and "run without
+    a human in the loop" conflicts with "operate with a human-in-the-loop" even
+    when the window negates something else nearby.
+    """
+    text = core(claim)
+    neg_claim, neg_window = negated_terms(text), negated_terms(window)
+    claim_terms, window_terms = set(content_terms(text)), set(content_terms(window))
+    agree = len(neg_claim & neg_window)
+    return len((neg_claim & window_terms) - neg_window) > agree or len((neg_window & claim_terms) - neg_claim) > agree
+
+
+def opposite_terms(claim: str, window: str) -> list[str]:
+    """Claim words the window lacks while holding a WordNet opposite of them: "worsening"
+    where the passage says "improving", "densely" where it says "sparsely"."""
+    claim_terms = set(content_terms(core(claim)))
+    window_terms = set(content_terms(window))
+    return sorted(t for t in claim_terms - window_terms if not antonyms(t).isdisjoint(window_terms - claim_terms))
+
+
+def order_reversals(claim: str, window: str) -> float:
+    """Share of the claim's nearby pairs of key terms that the window holds in reverse order.
+
+    Only terms occurring once in each are compared, so repetition cannot fake
+    a reversal; a swapped relation ("A trained B" for "B trained A") reverses
+    the pairs around the verb. A change of voice reverses them too and is not
+    counted ("founded by Altman" / "Altman founded").
+    """
+    if bool(_PASSIVE.search(claim)) != bool(_PASSIVE.search(window)):
+        return 0.0
+    claim_terms, window_terms = content_terms(core(claim)), content_terms(window)
+    first: dict[str, int] = {}
+    for i, t in enumerate(window_terms):
+        first.setdefault(t, i)
+    seq = [t for t in dict.fromkeys(claim_terms) if t in first and claim_terms.count(t) == 1]
+    pairs = reversed_ = 0
+    for i in range(len(seq)):
+        for j in range(i + 1, min(i + 4, len(seq))):  # nearby pairs carry the relation
+            pairs += 1
+            reversed_ += first[seq[i]] > first[seq[j]]
+    return reversed_ / pairs if pairs else 0.0
+
+
+def _sides(text: str, span: int = 2) -> list[tuple[set[str], set[str]]]:
+    """The terms just left and right of each asymmetric connective ("A over B", "from A to B")."""
+    tokens = [t.lower() for t in _TOKEN.findall(text)]
+    out = []
+    for i, token in enumerate(tokens):
+        from_to = token in _FROM_TO and "from" in tokens[max(0, i - 12):i]
+        if token not in _CONNECTIVES and not from_to:
+            continue
+        left: list[str] = []
+        j = i - 1
+        while j >= 0 and len(left) < span:
+            w = tokens[j]
+            if w in ".,;:!" or (from_to and w == "from"):
+                break
+            if w not in STOPWORDS and w[0].isalnum():
+                left.append(stem(w))
+            j -= 1
+        right: list[str] = []
+        j = i + 1
+        while j < len(tokens) and len(right) < span:
+            w = tokens[j]
+            if w in ".,;:!" and right:
+                break
+            if w not in STOPWORDS and w[0].isalnum():
+                right.append(stem(w))
+            j += 1
+        out.append((set(left), set(right)))
+    return out
+
+
+def swapped_relation(claim: str, window: str) -> bool:
+    """The claim puts on one side of "over", "than" or "from ... to" what the window puts on the other."""
+    window_sides = _sides(window)
+    for left, right in _sides(claim):
+        for w_left, w_right in window_sides:
+            if left & w_right and right & w_left and not (left & w_left and right & w_right):
+                return True
+    return False
+
+
+def windows(passage: str, size: int = WINDOW_SENTENCES) -> list[str]:
+    """Runs of one to ``size`` consecutive sentences of ``passage``."""
+    sentences = split_sentences(passage) or [passage]
+    out = []
+    for k in range(1, size + 1):
+        out += [" ".join(sentences[i:i + k]) for i in range(len(sentences) - k + 1)]
+    return out
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """What a careful reader finds when lining a claim up with its evidence window."""
+
+    window: str
+    recall: float  # IDF-weighted share of the claim's terms the window holds
+    cosine: float  # embedding similarity of the claim and its closest window
+    missing: list[tuple[str, str]] = field(default_factory=list)  # (word, kind) the window lacks
+    negation: bool = False
+    qualifiers: list[str] = field(default_factory=list)  # strong qualifiers the window lacks
+    order: float = 0.0
+    swapped: bool = False
+
+    def count(self, kind: str) -> int:
+        return sum(k == kind for _, k in self.missing)
+
+    def words(self, kind: str) -> list[str]:
+        return [w for w, k in self.missing if k == kind]
+
+
+def align(
+    claim: str,
+    evidence: Sequence[tuple[list[str], np.ndarray]],
+    claim_vector: np.ndarray,
+    idf: Callable[[str], float],
+    question: str = "",
+    common_zipf: float = 5.0,
+) -> Alignment:
+    """Line ``claim`` up with the best window of each cited passage.
+
+    ``evidence`` holds, per cited passage, its windows (:func:`windows`) and their
+    embeddings; the best window of a passage holds most of the claim's
+    IDF-weighted terms, closeness in meaning breaking ties.
+    """
+    text = core(claim)
+    terms = list(dict.fromkeys(content_terms(text)))
+    surface: dict[str, str] = {}
+    for w in words(text):
+        c = content_terms(w)
+        if c:
+            surface.setdefault(c[0], w)
+    weight = {t: idf(t) for t in terms}
+    total = sum(weight.values()) or 1.0
+    licensed = licensed_terms(question)
+
+    def held(window: str) -> list[str]:
+        present = set(content_terms(window))
+        return [t for t in terms if t in licensed or grounded(t, present)]
+
+    best: list[tuple[str, float]] = []
+    for wins, vectors in evidence:
+        if not wins:
+            continue
+        sims = np.asarray(vectors @ claim_vector, dtype=float)
+        scored = [(sum(weight[t] for t in held(w)) / total + 0.5 * float(s), w, float(s)) for w, s in zip(wins, sims)]
+        _, window, sim = max(scored, key=lambda x: x[0])
+        best.append((window, sim))
+    if not best:
+        return Alignment("", 0.0, 0.0, [(surface.get(t, t), "specific") for t in terms])
+    window = " ".join(w for w, _ in best)
+    cosine = max(s for _, s in best)
+    have = set(held(window))
+    recall = sum(weight[t] for t in have) / total
+    missing = [(surface.get(t, t), word_kind(surface.get(t, t), common_zipf)) for t in terms if t not in have]
+    claim_words = set(words(_AT_ALL.sub(" ", text)))  # "no C++ left at all" says no more than "no C++"
+    window_words = expanded(window)
+    window_stems = {stem(w) for w in window_words}
+    qualifiers = sorted(q for q in (claim_words & STRONG_QUALIFIERS) - window_words
+                        if not grounded(stem(q), window_stems))
+    return Alignment(
+        window=window,
+        recall=recall,
+        cosine=cosine,
+        missing=missing,
+        negation=negation_conflict(claim, window) or bool(opposite_terms(claim, window)),
+        qualifiers=qualifiers,
+        order=order_reversals(claim, window),
+        swapped=swapped_relation(text, window),
+    )
