@@ -116,7 +116,7 @@ def _verdict(verifier: Verifier, claim: str, passages: list[str], titles: list[s
     support = verifier.check(claim, passages, titles, question)
     if not support.features or "verbatim" in support.features:
         return Verdict(label, support, None)
-    return Verdict(label, None, verifier.align(claim, passages, question))
+    return Verdict(label, None, verifier.align(claim, passages, question, titles))
 
 
 def replay_items(path: Path, chunks: list[tuple[str, str]]) -> list[tuple[dict, dict, str, str]]:

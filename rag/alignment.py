@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .lexicon import antonyms, commonness, is_framing, related
-from .text import STOPWORDS, content_terms, negated_terms, split_sentences, stem, words
+from .text import STOPWORDS, content_terms, names, negated_terms, split_sentences, stem, words
 
 __all__ = [
     "Alignment",
@@ -81,6 +81,7 @@ _CONTRACTIONS = {"'ll": "will", "'d": "would", "n't": "not", "'re": "are", "'ve"
 _PASSIVE = re.compile(r"\b(?:is|are|was|were|been|being|be)\s+(?:\w+ly\s+)?\w+(?:ed|en|wn|lt|ght)\b[^.]*?\bby\b",
                       re.I)
 _TOKEN = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['’][A-Za-z]+)?|[.,;:!?\"“”()]")
+_SUBJECTS = frozenset("he she it they who which".split())
 _AT_ALL = re.compile(r"\bat all\b", re.I)
 _CONNECTIVES = frozenset({"over", "than", "versus", "vs"})
 _FROM_TO = ("to", "toward", "towards", "into")
@@ -123,11 +124,14 @@ def expanded(text: str) -> set[str]:
     return out
 
 
-def word_kind(word: str, common_zipf: float) -> str:
-    """``framing``, ``source``, ``common`` or ``specific``: what a missing claim word is."""
+def word_kind(word: str, common_zipf: float, as_verb: bool = False) -> str:
+    """``framing``, ``source``, ``common`` or ``specific``: what a missing claim word is.
+
+    ``as_verb``: the word follows its subject ("the profile *names* ...", "he *credits*"),
+    so a noun-looking form is the verb."""
     if word in SOURCE_NOUNS:
         return "source"
-    if is_framing(word):
+    if is_framing(word, as_verb):
         return "framing"
     if word in _FUNCTION_WORDS or commonness(word) >= common_zipf:
         return "common"
@@ -258,6 +262,7 @@ def align(
     idf: Callable[[str], float],
     question: str = "",
     common_zipf: float = 5.0,
+    titles: Sequence[str] = (),
 ) -> Alignment:
     """Line ``claim`` up with the best window of each cited passage.
 
@@ -291,10 +296,19 @@ def align(
     if not best:
         return Alignment("", 0.0, 0.0, [(surface.get(t, t), "specific") for t in terms])
     window = " ".join(w for w, _ in best)
+    # A name the cited passages (or their titles) use elsewhere is a reference, not a new
+    # fact: "Karpathy architected it" where the window says "He architected".
+    elsewhere = {stem(w) for wins, _ in evidence for w in words(" ".join(wins))} | {
+        stem(w) for w in words(" ".join(titles))}
     cosine = max(s for _, s in best)
     have = set(held(window))
     recall = sum(weight[t] for t in have) / total
-    missing = [(surface.get(t, t), word_kind(surface.get(t, t), common_zipf)) for t in terms if t not in have]
+    named = {stem(n) for n in names(text)}
+    tokens = words(text)
+    after_subject = {w for prev, w in zip(tokens, tokens[1:]) if prev in _SUBJECTS or prev in SOURCE_NOUNS}
+    missing = [(surface.get(t, t), "common" if t in named and t in elsewhere
+                else word_kind(surface.get(t, t), common_zipf, surface.get(t, t) in after_subject))
+               for t in terms if t not in have]
     claim_words = set(words(_AT_ALL.sub(" ", text)))  # "no C++ left at all" says no more than "no C++"
     window_words = expanded(window)
     window_stems = {stem(w) for w in window_words}

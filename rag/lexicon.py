@@ -202,7 +202,7 @@ def antonyms(term: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=65536)
-def is_framing(word: str) -> bool:
+def is_framing(word: str, as_verb: bool = False) -> bool:
     """``word`` is a form of a verb whose usual sense reports or judges (WordNet's
     verb.communication and verb.cognition): "argues", "describes", "likens", "cites".
 
@@ -210,7 +210,8 @@ def is_framing(word: str) -> bool:
     describes ..."); the framing verb is not a fact the passage must repeat.
     Without WordNet nothing is framing. Verbs that deny or doubt ("denies", "disputes") are never framing, and a word
     that is more often a noun ("books", "audits", "points") is not taken for the
-    verb unless it is inflected like one ("pointed").
+    verb unless it is inflected like one ("pointed") or ``as_verb`` says the context
+    makes it one ("the profile names ...").
     """
     wordnet = _load()
     if wordnet is None:
@@ -219,7 +220,7 @@ def is_framing(word: str) -> bool:
     lemma = wordnet.verb_lemma(word)
     if lemma is None or lemma in _POLAR_VERBS or wordnet.first_verb_sense.get(lemma) not in _FRAMING_LEXFILES:
         return False
-    if word.endswith(("ed", "ing")) or word in wordnet.verb_exceptions:
+    if as_verb or word.endswith(("ed", "ing")) or word in wordnet.verb_exceptions:
         return True
     as_verb, otherwise = wordnet.tagged.get(lemma, [0, 0])
     return as_verb >= otherwise

@@ -243,10 +243,11 @@ class Verifier:
         the quotable windows of the extractive answer."""
         return self._windows(passage, 2)
 
-    def align(self, claim: str, passages: Sequence[str], question: str = "") -> Alignment:
+    def align(self, claim: str, passages: Sequence[str], question: str = "", titles: Sequence[str] = ()) -> Alignment:
         """How ``claim`` lines up with the best window of each passage (:func:`rag.alignment.align`)."""
         evidence = [self._windows(p, 3) for p in passages]
-        return align(claim, evidence, self.embedder.embed_query(claim), self.idf, question, self.params.common_zipf)
+        return align(claim, evidence, self.embedder.embed_query(claim), self.idf, question, self.params.common_zipf,
+                     titles)
 
     def check(self, claim: str, passages: Sequence[str], titles: Sequence[str] = (), question: str = "") -> Support:
         """Support of ``claim`` by the passages taken together.
@@ -278,7 +279,7 @@ class Verifier:
             # The passage says it word for word: supported by construction (a quote).
             return Support(1.0, True, "", core(claim), {"verbatim": 1.0})
 
-        a = self.align(claim, passages, question)
+        a = self.align(claim, passages, question, titles)
         reason = decide(a, self.params)
         score = _score(a, not reason)
         if not reason and self.threshold is not None and score < self.threshold:
