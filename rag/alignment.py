@@ -55,6 +55,7 @@ __all__ = [
     "negation_conflict",
     "opposite_terms",
     "order_reversals",
+    "spelled_out",
     "swapped_relation",
     "windows",
     "word_kind",
@@ -121,6 +122,21 @@ def expanded(text: str) -> set[str]:
                 out.add(full)
     if "can't" in out or "cannot" in out:
         out.add("can")
+    return out
+
+
+def spelled_out(claim: str, window: str) -> set[str]:
+    """Stems of the claim's word runs that the window abbreviates: "computer science" for "CS",
+    "high definition" for "HD"."""
+    # An abbreviation is written in capitals in the window ("CS", "HD", "RL").
+    short = {w.lower() for w in re.findall(r"\b[A-Z]{2,5}\b", window)}
+    tokens = words(claim)
+    out: set[str] = set()
+    for n in range(2, 5):
+        for i in range(len(tokens) - n + 1):
+            run = tokens[i:i + n]
+            if not any(w in STOPWORDS for w in run) and "".join(w[0] for w in run) in short:
+                out.update(stem(w) for w in run)
     return out
 
 
@@ -282,7 +298,7 @@ def align(
     licensed = licensed_terms(question)
 
     def held(window: str) -> list[str]:
-        present = set(content_terms(window))
+        present = set(content_terms(window)) | spelled_out(text, window)
         return [t for t in terms if t in licensed or grounded(t, present)]
 
     best: list[tuple[str, float]] = []

@@ -50,8 +50,8 @@ VERBATIM = [
     ("verbatim-yes", "Yes, this massive neural network processes video from eight external cameras.", TESLA,
      "Does the HydraNet process video from eight cameras?"),
 ]
-# Fluent paraphrases: weighed by the model (no veto); whether each passes depends on the
-# operating point, which is chosen for precision (see BENCHMARKS.md for the recall it costs).
+# Fluent paraphrases: checked by the alignment (no veto). The strong-model ones below must
+# pass; word-for-word synonyms WordNet does not relate ("hired" / "recruited") may not.
 PARAPHRASES = [
     ("paraphrase", "Musk hired him in 2017 to run computer vision at Tesla.", TESLA,
      "When did Karpathy join Tesla?"),
@@ -63,6 +63,22 @@ PARAPHRASES = [
      "Does Karpathy think Tesla is a car company?"),
     ("list", "He recommends math, physics and computer science, because they build the best thinking skills.", STUDY,
      "What should people study according to Karpathy?"),
+]
+
+CAREER = ("Sam Altman and Elon Musk founded OpenAI in 2015. They recruited Karpathy as a founding research "
+          "scientist. Generative models required urgent development.")
+# The way a strong model writes: its own framing, a change of voice, "No, ..." to a yes/no
+# question, an abbreviation spelled out (issue 10's examples among them).
+STRONG = [
+    ("relation", "He says Tesla has a software problem while Waymo has a hardware problem.", WAYMO,
+     "What did Karpathy say about Tesla and Waymo?"),
+    ("yes-no", "No, he does not think Tesla is a car company; he calls it a robotics at scale company.", ROBOTICS,
+     "Does Karpathy think Tesla is a car company?"),
+    ("list", "He recommends math, physics and computer science, because they build the best thinking skills.", STUDY,
+     "What should people study according to Karpathy?"),
+    ("framing", "The profile argues that Tesla bet the entire Autopilot program on cameras alone.", TESLA,
+     "What did Tesla bet on?"),
+    ("passive", "OpenAI was founded in 2015 by Sam Altman and Elon Musk.", CAREER, "Who founded OpenAI?"),
 ]
 
 UNSUPPORTED = [
@@ -92,11 +108,29 @@ def test_claims_the_passage_states_word_for_word_pass(verifier: Verifier, kind: 
 def test_paraphrases_are_weighed_never_vetoed(verifier: Verifier, kind: str, claim: str, passage: str,
                                               question: str) -> None:
     result = verifier.check(claim, [passage], ["Karpathy"], question)
-    assert result.features, (kind, result.reason)  # scored by the model: no number, date or name veto
+    assert result.features, (kind, result.reason)  # aligned: no number, date or name veto
     # And each scores above every fabrication of the same passage below.
     for _, fabricated, other in UNSUPPORTED:
         if other is passage:
             assert verifier.check(fabricated, [passage], ["Karpathy"]).score < result.score, (kind, fabricated)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("kind", "claim", "passage", "question"), STRONG, ids=[c[0] for c in STRONG])
+def test_strong_model_paraphrases_pass(verifier: Verifier, kind: str, claim: str, passage: str,
+                                       question: str) -> None:
+    result = verifier.check(claim, [passage], ["Karpathy"], question)
+    assert result.supported and 0.5 <= result.score < 1.0, (kind, result.reason, result.features)
+
+
+@pytest.mark.integration
+def test_a_contradiction_is_marked_so_no_other_passage_rescues_it(verifier: Verifier) -> None:
+    """A sentence its own passage contradicts (a negation, a swapped relation) is not a
+    miscitation; one that only lacks a word may be (the policy then tries the other passages)."""
+    assert verifier.check("Tesla has a hardware problem while Waymo has a software problem.", [WAYMO]).contradicted
+    assert verifier.check("He thinks Tesla is a car company.", [ROBOTICS]).contradicted
+    missing = verifier.check("He recommends studying math, physics and biology.", [STUDY])
+    assert not missing.supported and not missing.contradicted
 
 
 @pytest.mark.integration
@@ -189,4 +223,4 @@ def test_rewordings_and_contractions_are_not_missing_qualifiers(verifier: Verifi
         result = verifier.check(claim, [passage], ["Karpathy"])
         assert result.features.get("qualifier") == 0.0, (claim, result.features)
     wrong = verifier.check("That work at Stanford is what last established his reputation.", [cases[0][1]], ["Karpathy"])
-    assert wrong.features.get("qualifier") == 1.0
+    assert wrong.features.get("qualifier") == 1.0 and not wrong.supported

@@ -1,0 +1,67 @@
+"""The verifier's alignment checks, each on its own: what a careful reader looks at
+when lining a claim up with its evidence (no embedder needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.alignment import negation_conflict, opposite_terms, order_reversals, swapped_relation, word_kind
+from rag.lexicon import is_framing
+from rag.text import split_sentences
+
+
+@pytest.mark.parametrize(("word", "kind"), [
+    ("argues", "framing"), ("describes", "framing"), ("likens", "framing"), ("mentioned", "framing"),
+    ("author", "source"), ("profile", "source"), ("summary", "source"),
+    ("during", "common"), ("toward", "common"), ("next", "common"),
+    ("creativity", "specific"), ("hospitals", "specific"), ("regulatory", "specific"),
+])
+def test_missing_words_are_told_apart(word: str, kind: str) -> None:
+    assert word_kind(word, 5.0) == kind
+
+
+def test_framing_is_reporting_not_denying_and_not_a_noun() -> None:
+    assert not is_framing("denies") and not is_framing("disputes")  # they flip what the passage says
+    assert not is_framing("books") and not is_framing("audits")  # mostly nouns
+    assert not is_framing("names") and is_framing("names", as_verb=True)  # "the profile names ..."
+    assert not is_framing("generate") and not is_framing("plays")  # not reporting verbs
+
+
+def test_negation_is_counted_on_the_terms_both_sides_share() -> None:
+    window = ("Karpathy advocates tools that enhance people rather than trying to replace them completely. "
+              "The most successful AI applications today operate with a human-in-the-loop.")
+    claim = "The most successful AI applications today run fully autonomously, without a human in the loop."
+    assert negation_conflict(claim, window)  # the window's own "rather than" elsewhere is no excuse
+    assert not negation_conflict("Open-sourcing can strengthen a company's competitive position.",
+                                 "Open-sourcing can strengthen rather than weaken competitive position.")
+
+
+def test_wordnet_opposites_contradict() -> None:
+    window = "The report suggests that the epidemic may be improving, as prevalence is declining."
+    assert opposite_terms("The report found that the epidemic is worsening, with prevalence rising.", window)
+    assert not opposite_terms("The report suggests the epidemic may be improving.", window)
+
+
+def test_a_change_of_voice_is_not_a_swapped_relation() -> None:
+    window = "Sam Altman and Elon Musk founded OpenAI in 2015."
+    assert order_reversals("OpenAI was founded in 2015 by Sam Altman and Elon Musk.", window) == 0.0
+    waymo = ("I think that Tesla has a software problem and I think Waymo has a hardware problem... "
+             "and I think software problems are much easier.")
+    assert order_reversals("Tesla has a hardware problem while Waymo has a software problem.", waymo) > 0.35
+    assert order_reversals("Tesla has a software problem while Waymo has a hardware problem.", waymo) == 0.0
+
+
+def test_swapped_sides_of_from_to_and_over() -> None:
+    window = 'The focus is shifting from "can we train it?" to "can we deploy it affordably?"'
+    assert swapped_relation('The question is shifting from "can we deploy it affordably?" to "can we train it?"',
+                            window)
+    assert not swapped_relation('The focus moves from "can we train it?" to "can we deploy it affordably?"', window)
+    quality = "The emphasis on data quality over model size is good news for startups."
+    assert swapped_relation("The summary puts model size over data quality.", quality)
+    assert not swapped_relation("The summary puts data quality over model size.", quality)
+
+
+def test_a_sentence_goes_on_after_a_quoted_question_and_a_title() -> None:
+    text = 'The focus shifts from "can we train it?" to "can we deploy it?" He was Tesla\'s Sr. Director of AI.'
+    assert split_sentences(text) == ['The focus shifts from "can we train it?" to "can we deploy it?"',
+                                     "He was Tesla's Sr. Director of AI."]
