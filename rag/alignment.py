@@ -56,6 +56,7 @@ __all__ = [
     "opposite_terms",
     "order_reversals",
     "spelled_out",
+    "swapped_names",
     "swapped_relation",
     "windows",
     "word_kind",
@@ -182,24 +183,27 @@ def opposite_terms(claim: str, window: str) -> list[str]:
 def order_reversals(claim: str, window: str) -> float:
     """Share of the claim's nearby pairs of key terms that the window holds in reverse order.
 
-    Only terms occurring once in each are compared, so repetition cannot fake
-    a reversal; a swapped relation ("A trained B" for "B trained A") reverses
-    the pairs around the verb. A change of voice reverses them too and is not
+    A swapped relation ("A trained B" for "B trained A") reverses the pairs
+    around the verb. A change of voice reverses them too and is not
     counted ("founded by Altman" / "Altman founded").
     """
     if bool(_PASSIVE.search(claim)) != bool(_PASSIVE.search(window)):
         return 0.0
     claim_terms, window_terms = content_terms(core(claim)), content_terms(window)
-    first: dict[str, int] = {}
+    positions: dict[str, list[int]] = {}
     for i, t in enumerate(window_terms):
-        first.setdefault(t, i)
-    seq = [t for t in dict.fromkeys(claim_terms) if t in first and claim_terms.count(t) == 1]
-    pairs = reversed_ = 0
+        positions.setdefault(t, []).append(i)
+    seq = [t for t in dict.fromkeys(claim_terms) if t in positions and claim_terms.count(t) == 1]
+    pairs = first_reversed = closest_reversed = 0
     for i in range(len(seq)):
         for j in range(i + 1, min(i + 4, len(seq))):  # nearby pairs carry the relation
             pairs += 1
-            reversed_ += first[seq[i]] > first[seq[j]]
-    return reversed_ / pairs if pairs else 0.0
+            first_reversed += positions[seq[i]][0] > positions[seq[j]][0]
+            _, a, b = min((abs(x - y), x, y) for x in positions[seq[i]] for y in positions[seq[j]])
+            closest_reversed += a > b
+    # Read both where each term first appears and where the two stand closest: a heading
+    # ("On Tesla vs Waymo:") shifts the first reading, a later mention the second.
+    return max(first_reversed, closest_reversed) / pairs if pairs else 0.0
 
 
 def _sides(text: str, span: int = 2) -> list[tuple[set[str], set[str]]]:
@@ -239,6 +243,37 @@ def swapped_relation(claim: str, window: str) -> bool:
         for w_left, w_right in window_sides:
             if left & w_right and right & w_left and not (left & w_left and right & w_right):
                 return True
+    return False
+
+
+_CLAUSE = re.compile(r"[,;:.!?]+|\s(?:and|but|while|whereas|although|though|because|so)\s", re.I)
+
+
+def swapped_names(claim: str, window: str) -> bool:
+    """The claim gives one named party what the window gives another.
+
+    "Tesla has a hardware problem while Waymo has a software problem" against
+    "Tesla has a software problem and Waymo has a hardware problem": the window's
+    clause that best holds "hardware problem" names Waymo, not Tesla.
+    """
+    claim_names = {stem(n) for n in names(claim)}
+    if len(claim_names) < 2:
+        return False
+    window_clauses = [set(content_terms(c)) for c in _CLAUSE.split(window) if c.strip()]
+    for clause in _CLAUSE.split(core(claim)):
+        terms = set(content_terms(clause))
+        own = terms & claim_names
+        rest = terms - claim_names
+        if len(own) != 1 or not rest:
+            continue
+        (name,) = own
+        overlap = [len(rest & w) for w in window_clauses]
+        best = max(overlap, default=0)
+        if best < max(1, (len(rest) + 1) // 2):
+            continue
+        holders = [w for w, o in zip(window_clauses, overlap) if o == best]
+        if all(name not in w and (w & claim_names) for w in holders):
+            return True
     return False
 
 
@@ -338,5 +373,5 @@ def align(
         negation=negation_conflict(claim, window) or bool(opposite_terms(claim, window)),
         qualifiers=qualifiers,
         order=order_reversals(claim, window),
-        swapped=swapped_relation(text, window),
+        swapped=swapped_relation(text, window) or swapped_names(text, window),
     )

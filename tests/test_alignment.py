@@ -5,9 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from rag.alignment import negation_conflict, opposite_terms, order_reversals, swapped_relation, word_kind
+from rag.alignment import (
+    negation_conflict,
+    opposite_terms,
+    order_reversals,
+    swapped_names,
+    swapped_relation,
+    word_kind,
+)
 from rag.lexicon import is_framing
 from rag.text import split_sentences
+from rag.verifier import default_params
 
 
 @pytest.mark.parametrize(("word", "kind"), [
@@ -47,8 +55,13 @@ def test_a_change_of_voice_is_not_a_swapped_relation() -> None:
     assert order_reversals("OpenAI was founded in 2015 by Sam Altman and Elon Musk.", window) == 0.0
     waymo = ("I think that Tesla has a software problem and I think Waymo has a hardware problem... "
              "and I think software problems are much easier.")
-    assert order_reversals("Tesla has a hardware problem while Waymo has a software problem.", waymo) > 0.35
-    assert order_reversals("Tesla has a software problem while Waymo has a hardware problem.", waymo) == 0.0
+    limit = default_params().max_order
+    assert order_reversals("Tesla has a hardware problem while Waymo has a software problem.", waymo) > limit
+    assert order_reversals("Tesla has a software problem while Waymo has a hardware problem.", waymo) < limit
+    # A heading naming both ("On Tesla vs Waymo:") shifts the order; the parties' roles still differ.
+    headed = "On Tesla vs Waymo: " + waymo
+    assert swapped_names("He says Tesla has a hardware problem while Waymo has a software problem.", headed)
+    assert not swapped_names("He says Tesla has a software problem while Waymo has a hardware problem.", headed)
 
 
 def test_swapped_sides_of_from_to_and_over() -> None:
