@@ -214,8 +214,9 @@ class Settings(BaseSettings):
         default=None,
         ge=0.0,
         le=1.0,
-        description="Probability the verifier must give a generated sentence to show it. Default: the "
-        "learned operating point in rag/params/verifier.json (chosen for precision 0.97 on labelled data).",
+        description="A minimum support score a generated sentence needs on top of the verifier's checks "
+        "(whose limits are learned in rag/params/verifier.json). A passing sentence scores 0.5-1.0, higher "
+        "with closer evidence, 1.0 word for word; unset: the checks alone decide.",
     )
     min_dense_score: float | None = Field(
         default=None,
