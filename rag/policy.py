@@ -103,6 +103,7 @@ class AnswerPolicy:
     _shown: int = 0
     _claims: int = 0  # drafted claims checked so far
     _answerable: bool | None = None
+    _assessment: tuple[list[Extract], dict[str, float], float | None] | None = None
 
     # --- before any model runs ------------------------------------------------------
     @staticmethod
@@ -198,12 +199,17 @@ class AnswerPolicy:
         Without a trained model (no params file) the probability is None and the
         quote's relevance alone decides (``min_quote_relevance``).
         """
+        if self._assessment is not None and retrieval is self.retrieval:
+            return self._assessment  # the first-claim check already asked
         candidates = best_extracts(self.question, self.passages, self.verifier.windows, self.relevance,
                                    threshold=-1.0)
         signals = answerability_signals(retrieval, candidates[0] if candidates else None, self.relevance,
                                         self.doc_freq)
         model = default_model()
-        return candidates, signals, (model.probability(signals) if model is not None else None)
+        assessment = candidates, signals, (model.probability(signals) if model is not None else None)
+        if retrieval is self.retrieval:
+            self._assessment = assessment
+        return assessment
 
     def answerable(self, candidates: list[Extract], probability: float | None) -> bool:
         """The operating point: the learned model's threshold, or the quote relevance bar."""

@@ -230,7 +230,7 @@ class Verifier:
             if hit is not None:
                 self._cache.move_to_end(key)
                 return hit
-        wins = _sentence_windows(passage) if size == 2 else windows(passage, size)
+        wins = windows(passage, size)
         vectors = self.embedder.embed_batch(wins)
         with self._lock:
             self._cache[key] = (wins, vectors)
@@ -297,12 +297,6 @@ class Verifier:
             return -1, Support(0.0, False, "no passage", "")
         i = max(range(len(results)), key=lambda j: (results[j].supported, results[j].score))
         return i, results[i]
-
-
-def _sentence_windows(passage: str) -> list[str]:
-    sentences = split_sentences(passage) or [passage]
-    pairs = [f"{a} {b}" for a, b in zip(sentences, sentences[1:])]
-    return sentences + pairs
 
 
 def _features(a: Alignment) -> dict[str, float]:

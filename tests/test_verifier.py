@@ -69,13 +69,7 @@ CAREER = ("Sam Altman and Elon Musk founded OpenAI in 2015. They recruited Karpa
           "scientist. Generative models required urgent development.")
 # The way a strong model writes: its own framing, a change of voice, "No, ..." to a yes/no
 # question, an abbreviation spelled out (issue 10's examples among them).
-STRONG = [
-    ("relation", "He says Tesla has a software problem while Waymo has a hardware problem.", WAYMO,
-     "What did Karpathy say about Tesla and Waymo?"),
-    ("yes-no", "No, he does not think Tesla is a car company; he calls it a robotics at scale company.", ROBOTICS,
-     "Does Karpathy think Tesla is a car company?"),
-    ("list", "He recommends math, physics and computer science, because they build the best thinking skills.", STUDY,
-     "What should people study according to Karpathy?"),
+STRONG = [p for p in PARAPHRASES if p[0] in ("relation", "yes-no", "list")] + [
     ("framing", "The profile argues that Tesla bet the entire Autopilot program on cameras alone.", TESLA,
      "What did Tesla bet on?"),
     ("passive", "OpenAI was founded in 2015 by Sam Altman and Elon Musk.", CAREER, "Who founded OpenAI?"),
