@@ -28,15 +28,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from .qtypes import answer_type, fills_slot
-from .text import STOPWORDS, content_terms
+from .text import STOPWORDS, content_terms, split_sentences
 
-__all__ = ["Extract", "Relevance", "best_extracts", "display_text", "is_quotable", "locate"]
+__all__ = ["Extract", "Relevance", "best_extracts", "display_text", "is_quotable", "locate", "question_parts"]
 
 _PAIR_PENALTY = 0.03
 # A second extract must bring this share of the question's (IDF-weighted)
 # terms that the first lacks: "Where did he study, and where did he work?".
 _SECOND_GAIN = 0.25
 _MISSING_TYPE = 0.7  # relevance kept by a window that lacks the kind of answer asked for
+# A part of a compound question counts as answered by the first quote when the quote
+# holds this share of the part's (IDF-weighted) terms.
+_PART_COVERED = 0.5
+# "..., and what did he major in?" / "..., and if so, when?": a second question in one.
+_SECOND_CLAUSE = re.compile(
+    r",?\s+and\s+(?=(?:what|who|whom|whose|where|when|which|why|how|if|in what|does|do|did|is|are|was|were)\b)", re.I
+)
 
 _FOOTNOTE = re.compile(r"(?<=[\w.,;:!?\"”’)])(?:\[\d{1,3}\])+")
 _LIST_NUMBER = re.compile(r"(?m)^\s*\d{1,3}[.)]\s+")
@@ -103,6 +110,25 @@ def locate(evidence: str, raw: str) -> tuple[int, int] | None:
     return (match.start(), match.end()) if match else None
 
 
+def question_parts(question: str) -> list[str]:
+    """The separate things a compound question asks, or ``[]`` for a simple one.
+
+    "Karpathy says Waymo has a hardware problem. Does Tesla use LiDAR at all?"
+    states a premise the user already knows, then asks; "Where did he study, and
+    what did he major in?" asks twice. The quote that best matches the whole
+    question often only restates the premise, so each asked part may bring its
+    own quote.
+    """
+    sentences = [s.strip() for s in split_sentences(" ".join(question.split())) if s.strip()]
+    asked = [s for s in sentences if s.endswith("?")]
+    if not asked:
+        return []
+    parts = [p.strip(" ,") for s in asked for p in _SECOND_CLAUSE.split(s) if p.strip(" ,")]
+    if len(parts) == 1 and len(sentences) == 1:
+        return []
+    return parts
+
+
 def is_quotable(window: str) -> bool:
     """Prose worth quoting: not a heading, lead-in, table row or page chrome."""
     text = window.strip()
@@ -139,6 +165,7 @@ class Relevance:
     ) -> None:
         self.question = question
         self.embedder = embedder
+        self.idf = idf
         # The retriever has usually embedded this exact question already.
         self.qvec = embedder.embed_query(question) if qvec is None else qvec
         terms = set(content_terms(question))
@@ -160,6 +187,10 @@ class Relevance:
         if not fills_slot(text, self.kind, self.question):
             relevance *= _MISSING_TYPE
         return relevance
+
+    def for_text(self, text: str) -> "Relevance":
+        """The same scale, for another text standing in for the question (one part of it)."""
+        return Relevance(text, self.embedder, self.idf)
 
     def coverage(self, terms: set[str]) -> float:
         """IDF-weighted share of the question's terms among ``terms``."""
@@ -184,7 +215,7 @@ def best_extracts(
     ``windows(passage)`` gives a passage's sentences then its neighbour pairs,
     with embeddings. Only windows whose relevance reaches ``threshold`` count.
     """
-    ranked: list[tuple[float, Extract]] = []
+    ranked: list[tuple[float, Extract, np.ndarray]] = []
     for n, passage in enumerate(passages, start=1):
         texts, vectors = windows(passage)
         count = (len(texts) + 1) // 2  # n sentences come before n - 1 pairs
@@ -195,16 +226,42 @@ def best_extracts(
                 continue
             # A pair is quoted only when it answers clearly better than one sentence.
             relevance = scorer.score(window, vector) - (_PAIR_PENALTY if i >= count else 0.0)
-            ranked.append((relevance + 0.1 * scorer.echo(window), Extract(n, window, relevance)))
+            ranked.append((relevance + 0.1 * scorer.echo(window), Extract(n, window, relevance), vector))
     ranked.sort(key=lambda x: -x[0])
-    chosen = [e for _, e in ranked if e.relevance >= threshold][:1]
+    chosen = [e for _, e, _ in ranked if e.relevance >= threshold][:1]
     if not chosen:
         return []
     first_terms = set(content_terms(chosen[0].window))
-    for _, extract in ranked:
+    part = _part_extract(question, chosen[0], first_terms, ranked, scorer, threshold)
+    if part is not None:
+        return chosen + [part]
+    for _, extract, _ in ranked:
         if extract.passage == chosen[0].passage or extract.relevance < threshold:
             continue
         if scorer.coverage(set(content_terms(extract.window)) - first_terms) >= _SECOND_GAIN:
             chosen.append(extract)
         break  # only the best candidate from another passage is considered
     return chosen
+
+
+def _part_extract(
+    question: str, first: Extract, first_terms: set[str], ranked: list[tuple[float, Extract, np.ndarray]],
+    scorer: Relevance,
+    threshold: float,
+) -> Extract | None:
+    """For a compound question, the best window for the asked part the first quote leaves open."""
+    parts = [scorer.for_text(p) for p in question_parts(question)]
+    open_parts = [p for p in parts if p.weights and p.coverage(first_terms) < _PART_COVERED]
+    if not open_parts:
+        return None
+    part = min(open_parts, key=lambda p: p.coverage(first_terms))
+    taken = set(split_sentences(first.window))
+    best: Extract | None = None
+    for _, extract, vector in ranked:
+        if taken & set(split_sentences(extract.window)):
+            continue  # the first quote already shows this sentence
+        pair = len(split_sentences(extract.window)) > 1
+        relevance = part.score(extract.window, vector) - (_PAIR_PENALTY if pair else 0.0)
+        if best is None or relevance > best.relevance:
+            best = Extract(extract.passage, extract.window, relevance)
+    return best if best is not None and best.relevance >= threshold else None

@@ -57,19 +57,36 @@ Answer: about 1,230 kilometres
 """
 
 
+# Articles and prepositions a reader may put before the phrase it copies.
+_LEAD_WORDS = frozenset(
+    "the a an in on at by to of for from with during through into as about after before under over within".split()
+)
+
+
 def accept_span(span: str, evidence: str, question: str) -> str | None:
     """The span as written in ``evidence``, or None when it must not be shown.
 
-    Rejected: not verbatim in the evidence; nothing the question does not
+    Rejected: not verbatim in the evidence (once a leading article or
+    preposition the evidence lacks there is dropped); nothing the question does not
     already say; or most of the evidence (then it is no short answer).
     """
     span = span.strip().strip("\"'“”‘’").strip().rstrip(".,;:")
     if not span or len(span) > 160:
         return None
-    norm_span, norm_evidence = normalise_for_match(span), normalise_for_match(evidence)
-    at = norm_evidence.find(norm_span)
-    if at < 0:
-        return None
+    norm_evidence = normalise_for_match(evidence)
+    norm_span = normalise_for_match(span)
+    if norm_evidence.find(norm_span) < 0:
+        # Small models wrap the phrase they copy in an article or preposition the
+        # evidence does not have there ("in the Super Bowl XX", "the Peasants' War"
+        # for "German Peasants' War"): the copied phrase is what follows. A reply
+        # that is a clause of its own ("it was a metal") is still rejected.
+        words = span.split()
+        while len(words) > 1 and words[0].lower() in _LEAD_WORDS:
+            words = words[1:]
+        span = " ".join(words).strip("\"'“”‘’").strip()
+        norm_span = normalise_for_match(span)
+        if norm_evidence.find(norm_span) < 0:
+            return None
     if len(norm_span) > 0.8 * len(norm_evidence):
         return None
     terms = set(content_terms(span))

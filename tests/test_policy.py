@@ -4,6 +4,7 @@ the relevance scorer so each rule is seen on its own."""
 from __future__ import annotations
 
 from rag.config import load_settings
+from rag.extract import Extract
 from rag.policy import AnswerPolicy
 from rag.verifier import Support
 
@@ -75,3 +76,26 @@ def test_a_later_claim_is_not_shown_first_unless_it_is_about_the_question() -> N
     assert not policy.check_sentence(first, [1]).shown  # unsupported: dropped
     check = policy.check_sentence(later, [1])
     assert not check.shown and check.reason == "not about the question"
+
+
+class Reader:
+    """Finds "CS231n" only when given the one sentence that holds it, like a reader lost in long text."""
+
+    def __init__(self) -> None:
+        self.read: list[str] = []
+
+    def span(self, question: str, evidence: str) -> str | None:
+        self.read.append(evidence)
+        return "CS231n" if evidence == "The class was designated CS231n." else None
+
+
+def test_the_quotes_sentences_are_read_one_at_a_time_when_the_whole_fails() -> None:
+    passage = ("He moved to Stanford in 2011. There he designed the first course on vision. "
+               "The class was designated CS231n. It taught thousands.")
+    window = "There he designed the first course on vision. The class was designated CS231n."
+    policy = AnswerPolicy(load_settings(), Verifier({}), "Which course did he design?", [passage], ["Career"],
+                          Relevance({}))
+    reader = Reader()
+    [quote] = policy.extracts([Extract(1, window, 0.6)], reader)
+    assert quote.span == "CS231n" and quote.window.startswith(window)
+    assert reader.read[0].startswith("He moved to Stanford") and reader.read[-1] == "The class was designated CS231n."

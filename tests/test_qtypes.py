@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.extract import display_text, is_quotable
+from rag.extract import display_text, is_quotable, question_parts
 from rag.policy import _neighbours, unfilled_slot
 from rag.qtypes import answer_type, asked_unit, exact_slot, fills_slot, has_answer_type
 from rag.reader import accept_span
@@ -129,3 +129,29 @@ def test_the_models_fallback_reads_only_dates_and_amounts() -> None:
         == "Fei-Fei Li"
     assert fallback.span("Who brought Karpathy to Tesla?", "The Data Engine was the real secret.") is None
     assert fallback.span("Who took over after Karpathy left?", "Andrej Karpathy left in 2022.") is None
+
+
+def test_a_leading_article_or_preposition_the_evidence_lacks_is_dropped() -> None:
+    evidence = "Rivera played in Super Bowl XX with the Bears, before the German Peasants' War exhibit opened."
+    assert accept_span("in the Super Bowl XX", evidence, "In what Super Bowl did Rivera play?") == "Super Bowl XX"
+    assert accept_span("the Peasants' War", evidence, "What did Storch help instigate?") == "Peasants' War"
+    assert accept_span('an "Iron Man suit"', 'tools that are like an Iron "Iron Man suit"', "Which analogy?") \
+        == "Iron Man suit"
+    # A reply that is a clause of its own is not trimmed into a fragment.
+    assert accept_span("it was a metal bit", "The particle was a metal bit.", "What was the particle?") is None
+    assert accept_span("the Bears team", evidence, "Which team?") is None
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        ("Who founded OpenAI?", []),
+        ("What is minbpe and why?", ["What is minbpe", "why?"]),
+        ("Where did he study, and what did he major in?", ["Where did he study", "what did he major in?"]),
+        ("He recommends math and CS. Which of these did he major in?", ["Which of these did he major in?"]),
+        ("Tesla uses cameras. Does it use LiDAR at all, and if so, when?", ["Does it use LiDAR at all", "if so, when?"]),
+        ("He led Autopilot. He left.", []),
+    ],
+)
+def test_question_parts(question: str, parts: list[str]) -> None:
+    assert question_parts(question) == parts
