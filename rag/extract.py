@@ -37,9 +37,9 @@ _PAIR_PENALTY = 0.03
 # terms that the first lacks: "Where did he study, and where did he work?".
 _SECOND_GAIN = 0.25
 _MISSING_TYPE = 0.7  # relevance kept by a window that lacks the kind of answer asked for
-# A part of a compound question counts as answered by the first quote when the quote
-# holds this share of the part's (IDF-weighted) terms.
-_PART_COVERED = 0.5
+# A window answers one part of a compound question "clearly better" than the first
+# quote when it is this much more relevant to that part.
+_PART_GAIN = 0.05
 # "..., and what did he major in?" / "..., and if so, when?": a second question in one.
 _SECOND_CLAUSE = re.compile(
     r",?\s+and\s+(?=(?:what|who|whom|whose|where|when|which|why|how|if|in what|does|do|did|is|are|was|were)\b)", re.I
@@ -232,7 +232,7 @@ def best_extracts(
     if not chosen:
         return []
     first_terms = set(content_terms(chosen[0].window))
-    part = _part_extract(question, chosen[0], first_terms, ranked, scorer, threshold)
+    part = _part_extract(question, chosen[0], ranked, scorer, threshold)
     if part is not None:
         return chosen + [part]
     for _, extract, _ in ranked:
@@ -245,23 +245,23 @@ def best_extracts(
 
 
 def _part_extract(
-    question: str, first: Extract, first_terms: set[str], ranked: list[tuple[float, Extract, np.ndarray]],
-    scorer: Relevance,
+    question: str, first: Extract, ranked: list[tuple[float, Extract, np.ndarray]], scorer: Relevance,
     threshold: float,
 ) -> Extract | None:
-    """For a compound question, the best window for the asked part the first quote leaves open."""
-    parts = [scorer.for_text(p) for p in question_parts(question)]
-    open_parts = [p for p in parts if p.weights and p.coverage(first_terms) < _PART_COVERED]
-    if not open_parts:
+    """For a compound question, the window that answers one asked part clearly better than the first quote."""
+    parts = [p for p in (scorer.for_text(text) for text in question_parts(question)) if p.weights]
+    if not parts:
         return None
-    part = min(open_parts, key=lambda p: p.coverage(first_terms))
+    first_vector = next(v for _, e, v in ranked if e is first)
     taken = set(split_sentences(first.window))
-    best: Extract | None = None
-    for _, extract, vector in ranked:
-        if taken & set(split_sentences(extract.window)):
-            continue  # the first quote already shows this sentence
-        pair = len(split_sentences(extract.window)) > 1
-        relevance = part.score(extract.window, vector) - (_PAIR_PENALTY if pair else 0.0)
-        if best is None or relevance > best.relevance:
-            best = Extract(extract.passage, extract.window, relevance)
-    return best if best is not None and best.relevance >= threshold else None
+    best: tuple[float, Extract] | None = None
+    for part in parts:
+        baseline = part.score(first.window, first_vector)
+        for _, extract, vector in ranked:
+            if taken & set(split_sentences(extract.window)):
+                continue  # the first quote already shows this sentence
+            pair = len(split_sentences(extract.window)) > 1
+            relevance = part.score(extract.window, vector) - (_PAIR_PENALTY if pair else 0.0)
+            if relevance >= threshold and (best is None or relevance - baseline > best[0]):
+                best = (relevance - baseline, Extract(extract.passage, extract.window, relevance))
+    return best[1] if best is not None and best[0] >= _PART_GAIN else None

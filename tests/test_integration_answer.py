@@ -69,6 +69,15 @@ def test_the_quote_holds_the_answer_not_only_its_setup(real, question: str, expe
     assert not answer.text.startswith("From the sources: “Why This Matters")
 
 
+def test_a_compound_question_gets_a_quote_for_the_part_the_first_leaves_open(real) -> None:  # noqa: ANN001
+    # The whole question matches the premise best; the asked part needs its own quote.
+    question = ("Karpathy calls the transformer a beautiful blob of tissue. "
+                "What name did he give to Tesla's camera-only approach?")
+    answer = Answerer(real).ask(question)
+    assert answer.mode == "quote" and "Tesla Vision" in answer.text, answer.to_dict()
+    assert "beautiful blob of tissue" in answer.text and len(answer.citations) == 2
+
+
 @pytest.mark.parametrize(
     ("question", "reason"),
     [
