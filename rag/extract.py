@@ -256,10 +256,17 @@ def _part_extract(
     taken = set(split_sentences(first.window))
     best: tuple[float, Extract] | None = None
     for part in parts:
+        typed = part.kind in ("date", "number", "person", "name")
+        if part.kind in ("date", "number", "person") and fills_slot(first.window, part.kind, part.question):
+            # "who supervised his PhD?" is answered by the "under Fei-Fei Li" already quoted
+            # (a "name" is read too loosely, any quoted phrase, to rule a part out this way).
+            continue
         baseline = part.score(first.window, first_vector)
         for _, extract, vector in ranked:
             if taken & set(split_sentences(extract.window)):
                 continue  # the first quote already shows this sentence
+            if typed and not fills_slot(extract.window, part.kind, part.question):
+                continue
             pair = len(split_sentences(extract.window)) > 1
             relevance = part.score(extract.window, vector) - (_PAIR_PENALTY if pair else 0.0)
             if relevance >= threshold and (best is None or relevance - baseline > best[0]):

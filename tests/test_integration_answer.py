@@ -76,6 +76,9 @@ def test_a_compound_question_gets_a_quote_for_the_part_the_first_leaves_open(rea
     answer = Answerer(real).ask(question)
     assert answer.mode == "quote" and "Tesla Vision" in answer.text, answer.to_dict()
     assert "beautiful blob of tissue" in answer.text and len(answer.citations) == 2
+    # A part the first quote already answers ("under Fei-Fei Li") brings no second quote.
+    answer = Answerer(real).ask("Which course did Karpathy design at Stanford, and who supervised his PhD?")
+    assert answer.short_answer == "CS231n" and "Fei-Fei Li" in answer.text and len(answer.citations) == 1
 
 
 @pytest.mark.parametrize(
