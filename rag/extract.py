@@ -123,7 +123,18 @@ def question_parts(question: str) -> list[str]:
     asked = [s for s in sentences if s.endswith("?")]
     if not asked:
         return []
-    parts = [p.strip(" ,") for s in asked for p in _SECOND_CLAUSE.split(s) if p.strip(" ,")]
+    parts: list[str] = []
+    for sentence in asked:
+        pieces = [p.strip(" ,") for p in _SECOND_CLAUSE.split(sentence) if p.strip(" ,")]
+        # A piece with nothing of its own ("…, and if so, when?", "Why and how …?") is
+        # not a separate question: it stays with the piece it belongs to.
+        merged: list[str] = []
+        for piece in pieces:
+            if merged and (not content_terms(piece) or not content_terms(merged[-1])):
+                merged[-1] = f"{merged[-1]}, and {piece}"
+            else:
+                merged.append(piece)
+        parts.extend(merged)
     if len(parts) == 1 and len(sentences) == 1:
         return []
     return parts
@@ -249,7 +260,7 @@ def _part_extract(
     threshold: float,
 ) -> Extract | None:
     """For a compound question, the window that answers one asked part clearly better than the first quote."""
-    parts = [p for p in (scorer.for_text(text) for text in question_parts(question)) if p.weights]
+    parts = [scorer.for_text(text) for text in question_parts(question) if content_terms(text)]
     if not parts:
         return None
     first_vector = next(v for _, e, v in ranked if e is first)

@@ -259,9 +259,14 @@ class AnswerPolicy:
                 # the road in real time." A short quote takes the sentence after it.
                 window = f"{window} {after}"
             chosen[0] = Extract(first.passage, window, first.relevance, span)
-            shown = set(split_sentences(window))
-            # A later quote that the widened first one now contains would say it twice.
-            chosen = chosen[:1] + [e for e in chosen[1:] if not set(split_sentences(e.window)) <= shown]
+            chosen = chosen[:1] + [e for e in (_unshown(e, window) for e in chosen[1:]) if e is not None]
+            if span is None and len(chosen) > 1:
+                # A compound question's first quote often restates its premise; the
+                # asked part's quote may hold the short answer, and then leads.
+                second = chosen[1]
+                found = reader.span(self.question, second.window)
+                if found:
+                    chosen = [Extract(second.passage, second.window, second.relevance, found), chosen[0], *chosen[2:]]
         return chosen
 
     def unfilled(self, extracts: Sequence[Extract]) -> str | None:
@@ -272,6 +277,21 @@ class AnswerPolicy:
     def declined(draft: str, checks: Sequence[SentenceCheck]) -> bool:
         """The model said the passages do not answer, and nothing it wrote was shown."""
         return is_refusal(draft) and not any(c.shown for c in checks)
+
+
+def _unshown(extract: Extract, shown_window: str) -> Extract | None:
+    """``extract`` without the sentences the (widened) first quote already shows, or None.
+
+    A later quote may only lose a sentence at its edge; what is left is one
+    sentence of the passage, quoted as it stands."""
+    shown = set(split_sentences(shown_window))
+    sentences = split_sentences(extract.window)
+    left = [s for s in sentences if s not in shown]
+    if len(left) == len(sentences):
+        return extract
+    if len(left) == 1:
+        return Extract(extract.passage, left[0], extract.relevance, extract.span)
+    return None
 
 
 def _plain(sentence: str) -> bool:

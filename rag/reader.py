@@ -57,10 +57,10 @@ Answer: about 1,230 kilometres
 """
 
 
-# Articles and prepositions a reader may put before the phrase it copies.
-_LEAD_WORDS = frozenset(
-    "the a an in on at by to of for from with during through into as about after before under over within".split()
-)
+# Articles and plain prepositions a reader may put before the phrase it copies. Words
+# that carry meaning ("after", "before", "over", "under", "about") are never dropped:
+# "after 2012" must not pass as "2012" where the evidence says "before 2012".
+_LEAD_WORDS = frozenset("the a an in on at of to by for with during through into as".split())
 
 
 def accept_span(span: str, evidence: str, question: str) -> str | None:

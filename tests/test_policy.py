@@ -99,3 +99,18 @@ def test_the_quotes_sentences_are_read_one_at_a_time_when_the_whole_fails() -> N
     [quote] = policy.extracts([Extract(1, window, 0.6)], reader)
     assert quote.span == "CS231n" and quote.window.startswith(window)
     assert reader.read[0].startswith("He moved to Stanford") and reader.read[-1] == "The class was designated CS231n."
+
+
+def test_a_second_quote_never_repeats_a_sentence_and_leads_when_it_holds_the_answer() -> None:
+    passage = ("He moved to Stanford in 2011. There he designed the first course on vision. "
+               "The class was designated CS231n. It taught thousands.")
+    first, second = "He moved to Stanford in 2011.", "There he designed the first course on vision. " \
+        "The class was designated CS231n."
+    policy = AnswerPolicy(load_settings(), Verifier({}), "Where did he go, and which course did he design?",
+                          [passage], ["Career"], Relevance({}))
+    quotes = policy.extracts([Extract(1, first, 0.6), Extract(1, second, 0.5)], Reader())
+    # The first quote took its next sentence along; the second keeps only what is new,
+    # and leads because the short answer is in it.
+    assert [q.window for q in quotes] == ["The class was designated CS231n.",
+                                          "He moved to Stanford in 2011. There he designed the first course on vision."]
+    assert quotes[0].span == "CS231n"

@@ -140,16 +140,20 @@ def test_a_leading_article_or_preposition_the_evidence_lacks_is_dropped() -> Non
     # A reply that is a clause of its own is not trimmed into a fragment.
     assert accept_span("it was a metal bit", "The particle was a metal bit.", "What was the particle?") is None
     assert accept_span("the Bears team", evidence, "Which team?") is None
+    # A preposition that carries meaning is never dropped: "after 2012" is not "before 2012".
+    assert accept_span("after 2012", "It shipped before 2012.", "When did it ship?") is None
 
 
 @pytest.mark.parametrize(
     ("question", "parts"),
     [
         ("Who founded OpenAI?", []),
-        ("What is minbpe and why?", ["What is minbpe", "why?"]),
+        ("What is minbpe and why?", []),  # "why?" has nothing of its own: one question
+        ("Who founded OpenAI and when?", []),
         ("Where did he study, and what did he major in?", ["Where did he study", "what did he major in?"]),
         ("He recommends math and CS. Which of these did he major in?", ["Which of these did he major in?"]),
-        ("Tesla uses cameras. Does it use LiDAR at all, and if so, when?", ["Does it use LiDAR at all", "if so, when?"]),
+        ("Tesla uses cameras. Does it use LiDAR at all, and if so, when?",
+         ["Does it use LiDAR at all, and if so, when?"]),
         ("He led Autopilot. He left.", []),
     ],
 )
