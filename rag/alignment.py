@@ -180,6 +180,19 @@ def opposite_terms(claim: str, window: str) -> list[str]:
     return sorted(t for t in claim_terms - window_terms if not antonyms(t).isdisjoint(window_terms - claim_terms))
 
 
+def _role_terms(claim: str) -> list[str]:
+    """The claim's content terms that can carry a relation: not its framing verbs
+    ("he *thinks* X" states X wherever the passage puts its "I think")."""
+    out = []
+    tokens = words(claim)
+    for prev, w in zip(["", *tokens], tokens):
+        terms = content_terms(w)
+        if not terms or is_framing(w, prev in _SUBJECTS):
+            continue
+        out.extend(terms)
+    return out
+
+
 def order_reversals(claim: str, window: str) -> float:
     """Share of the claim's nearby pairs of key terms that the window holds in reverse order.
 
@@ -189,7 +202,7 @@ def order_reversals(claim: str, window: str) -> float:
     """
     if bool(_PASSIVE.search(claim)) != bool(_PASSIVE.search(window)):
         return 0.0
-    claim_terms, window_terms = content_terms(core(claim)), content_terms(window)
+    claim_terms, window_terms = _role_terms(core(claim)), content_terms(window)
     positions: dict[str, list[int]] = {}
     for i, t in enumerate(window_terms):
         positions.setdefault(t, []).append(i)
@@ -363,7 +376,9 @@ def align(
     claim_words = set(words(_AT_ALL.sub(" ", text)))  # "no C++ left at all" says no more than "no C++"
     window_words = expanded(window)
     window_stems = {stem(w) for w in window_words}
-    qualifiers = sorted(q for q in (claim_words & STRONG_QUALIFIERS) - window_words
+    # A wh-question's own qualifier is its premise: "the cameras-only approach" restated.
+    asked = set(words(question)) if licensed else set()
+    qualifiers = sorted(q for q in (claim_words & STRONG_QUALIFIERS) - window_words - asked
                         if not grounded(stem(q), window_stems))
     return Alignment(
         window=window,

@@ -106,14 +106,22 @@ def fuse(
 
 
 def _overlaps(a: Chunk, b: Chunk) -> bool:
-    return a.source == b.source and a.start < b.end and b.start < a.end
+    """Two windows of one document that share most of the shorter one's text.
+
+    Consecutive chunks share only their ``chunk_overlap`` margin: the next chunk
+    is mostly new text (where "Step 1: ..." follows the heading that ranked
+    first), so it stays a passage of its own.
+    """
+    shared = min(a.end, b.end) - max(a.start, b.start)
+    shorter = min(a.end - a.start, b.end - b.start)
+    return a.source == b.source and shared > 0 and shared >= 0.5 * shorter
 
 
 def _collapse(ordered: list[Candidate], k: int) -> list[Candidate]:
     """The best ``k`` candidates with overlapping or near-identical chunks removed.
 
-    Overlapping windows of one document, or the same text in two files, would
-    waste prompt space and double-count evidence.
+    Windows of one document that mostly overlap, or the same text in two files,
+    would waste prompt space and double-count evidence.
     """
     passages: list[Candidate] = []
     terms: dict[str, set[str]] = {}

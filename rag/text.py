@@ -45,6 +45,7 @@ _NEGATIONS = frozenset(
 )
 
 _WORD_RE = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['’][A-Za-z]+)?")
+_THOUSANDS = re.compile(r"[kK](?![A-Za-z])")
 _NUMBER_RE = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s?(%|percent|k|m|x))?", re.I)
 _NUMBER_WORDS = {
     # "one" is left out: far more often a pronoun or article ("one of the") than a count.
@@ -102,6 +103,9 @@ def numbers(text: str) -> set[str]:
     found = set()
     for match in _NUMBER_RE.finditer(text):
         value = match.group(1).replace(",", "")
+        if _THOUSANDS.match(text, match.end(1)):
+            # "400k+ users" is 400,000 users, not 400: a claim saying "400,000" restates it.
+            value = str(round(float(value) * 1000))
         if "." in value:
             value = value.rstrip("0").rstrip(".")
         found.add(value)
@@ -155,6 +159,9 @@ _SCOPE = 4  # content words after a negation that it governs
 _SCOPE_ENDS = frozenset("and but or while whereas because although though so yet".split())
 
 
+_NEW_SUBJECTS = frozenset("i we you he she they".split())
+# Verbs whose negation is read in the clause they take ("I don't think it's a car company").
+_NEG_RAISING = frozenset(stem(w) for w in "think believe suppose expect feel guess reckon imagine want seem".split())
 # "the hardest part rather than the easiest" denies "easiest" as "not the easiest" does.
 _NEGATING_PAIRS = frozenset({("rather", "than"), ("instead", "of")})
 
@@ -169,19 +176,27 @@ def negated_terms(text: str) -> set[str]:
     out: set[str] = set()
     budget = 0
     previous = ""
+    governed: list[str] = []  # the content words the current negation has taken so far
     for token in _SCOPE_TOKEN.findall(text):
         low = token.lower().replace("’", "'")
         pair, previous = (previous, low), low
         if low in ".,;:!?" or low in _SCOPE_ENDS:
             budget = 0
+        elif low in _NEW_SUBJECTS and governed and governed[-1] not in _NEG_RAISING:
+            # A new subject starts another clause: "stuff that doesn't matter, like they
+            # remember SHA hashes" denies "matter", not "remember". After "don't think"
+            # the negation belongs to the clause that follows ("I don't think they use it").
+            budget = 0
         elif pair in _NEGATING_PAIRS:
             budget = 1  # "strengthen rather than weaken competitive position" denies "weaken" only
         elif low in _NEGATIONS or low.endswith("n't"):
             budget = _SCOPE
+            governed = []
         elif low.startswith("un") and len(low) > 6:
             out.add(stem(low[2:]))  # "unfulfilled" denies "fulfilled"
         elif budget and low not in STOPWORDS:
-            out.add(stem(low.removesuffix("'s")))
+            governed.append(stem(low.removesuffix("'s")))
+            out.add(governed[-1])
             budget -= 1
     return out
 

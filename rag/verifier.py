@@ -42,7 +42,7 @@ import numpy as np
 
 from .alignment import Alignment, align, core, grounded, licensed_terms, negation_conflict, windows
 from .embeddings import Embedder
-from .text import content_terms, names, numbers, split_sentences, stem, words
+from .text import STOPWORDS, content_terms, names, numbers, split_sentences, stem, words
 
 __all__ = [
     "Support",
@@ -169,6 +169,22 @@ def missing_names(claim: str, evidence_text: str) -> list[str]:
     return missing
 
 
+_MONTHS = frozenset("january february march april may june july august september october november december "
+                    "jan feb mar apr jun jul aug sep sept oct nov dec".split())
+_YEARLIKE = re.compile(r"1[5-9]\d\d|20\d\d")
+_LABELLED_NUMBER = re.compile(r"\b([A-Z][A-Za-z]+)[ -](\d+(?:\.\d+)?)\b")
+
+
+def _labelled_numbers(text: str) -> set[tuple[str, str]]:
+    """Numbers that are part of a name, with the name: "Software 3.0" -> ("software", "3")."""
+    out = set()
+    for label, value in _LABELLED_NUMBER.findall(text):
+        # A year after a word is a date, not part of a name ("March 2017", "Tesla 2017").
+        if label.lower() not in STOPWORDS and label.lower() not in _MONTHS and not _YEARLIKE.fullmatch(value):
+            out.add((label.lower(), next(iter(numbers(value)), value)))
+    return out
+
+
 def _numbers_out_of_context(claim: str, texts: Sequence[str]) -> str | None:
     """A number of the claim that the passages state only about something else.
 
@@ -181,7 +197,10 @@ def _numbers_out_of_context(claim: str, texts: Sequence[str]) -> str | None:
         return None
     terms = {t for t in content_terms(core(claim)) if not numbers(t)}
     need = min(2, len(terms))
+    labelled = _labelled_numbers(" ".join(texts))
     for number in sorted(wanted):
+        if any(label in labelled for label in _labelled_numbers(claim) if label[1] == number):
+            continue  # the same named thing: "Software 3.0", "GPT-4" in both
         if not any(
             number in numbers(sentence) and len(terms & set(content_terms(sentence))) >= need
             for text in texts

@@ -121,6 +121,15 @@ def test_answerable_questions_with_a_rare_word_are_not_refused_early(real, quest
     assert answerer.assess(question)["early"] is None
 
 
+def test_the_chunk_after_the_best_one_reaches_the_prompt(real) -> None:  # noqa: ANN001
+    """"Step 1: Become One with the Data" opens the chunk after the best-ranked one; the two
+    share only their overlap margin, so it is a passage of its own, not a duplicate."""
+    answerer = Answerer(real)
+    retrieval = answerer.retriever.retrieve("What is step 1 in Karpathy's recipe for training neural networks?")
+    assert any("Become One with the Data" in p.chunk.text for p in retrieval.passages), [
+        (c.rank, c.duplicate_of, c.chunk.text[:60]) for c in retrieval.candidates[:6]]
+
+
 def test_concurrent_callers_share_one_local_model_safely(real) -> None:  # noqa: ANN001
     answerer = Answerer(real.model_copy(update={"answer_style": "generative"}))  # SmolLM2 drafts
     questions = ["Which course did Karpathy design at Stanford?", "What did Karpathy lead at Tesla?"] * 2

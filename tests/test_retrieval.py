@@ -31,12 +31,21 @@ def chunk(cid: str, source: str, start: int, end: int, text: str) -> Chunk:
 
 def test_overlapping_and_identical_chunks_are_collapsed() -> None:
     a = Candidate(chunk("a", "x.txt", 0, 100, "alpha beta gamma delta"), fused_score=0.9)
-    b = Candidate(chunk("b", "x.txt", 80, 180, "delta epsilon zeta eta"), fused_score=0.8)
+    b = Candidate(chunk("b", "x.txt", 30, 130, "delta epsilon zeta eta"), fused_score=0.8)
     c = Candidate(chunk("c", "y.txt", 0, 50, "alpha beta gamma delta"), fused_score=0.7)
     d = Candidate(chunk("d", "y.txt", 60, 90, "theta iota kappa lambda"), fused_score=0.6)
     kept = _collapse([a, b, c, d], k=3)
     assert [x.chunk.id for x in kept] == ["a", "d"]
     assert b.duplicate_of == "a" and c.duplicate_of == "a"
+
+
+def test_the_next_chunk_sharing_only_its_margin_is_a_passage_of_its_own() -> None:
+    # Consecutive chunks share the chunk_overlap margin; the next one is mostly new text.
+    a = Candidate(chunk("a", "x.txt", 0, 100, "alpha beta gamma delta"), fused_score=0.9)
+    b = Candidate(chunk("b", "x.txt", 84, 184, "delta epsilon zeta eta"), fused_score=0.8)
+    kept = _collapse([a, b], k=3)
+    assert [x.chunk.id for x in kept] == ["a", "b"]
+    assert b.duplicate_of is None
 
 
 @pytest.fixture

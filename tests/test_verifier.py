@@ -218,3 +218,60 @@ def test_rewordings_and_contractions_are_not_missing_qualifiers(verifier: Verifi
         assert result.features.get("qualifier") == 0.0, (claim, result.features)
     wrong = verifier.check("That work at Stanford is what last established his reputation.", [cases[0][1]], ["Karpathy"])
     assert wrong.features.get("qualifier") == 1.0 and not wrong.supported
+
+
+def test_thousands_written_with_k_are_the_same_number() -> None:
+    from rag.text import numbers
+
+    assert numbers("Deployed FSD Beta to 400k+ Users") == numbers("more than 400,000 users") == {"400000"}
+    assert numbers("a 400 km drive") == {"400"}  # a unit is not a multiplier
+    verifier = Verifier(FakeEmbedder(dimension=64))
+    claim = "FSD Beta was deployed to more than 400,000 users."
+    assert "number" not in verifier.check(claim, ["Tesla: Deployed FSD Beta to 400k+ Users."]).reason
+    assert "number" in verifier.check(claim, ["Tesla: Deployed FSD Beta to 400+ Users."]).reason
+
+
+def test_a_number_that_is_part_of_a_name_is_in_context_wherever_the_name_is() -> None:
+    """"Software 3.0" names a thing; its 3 need not share a sentence with the claim's other words."""
+    verifier = Verifier(FakeEmbedder(dimension=64))
+    passage = ('Introducing Software 3.0: Karpathy now sees a third paradigm where LLMs are a new kind of computer. '
+               '"You program them in English."')
+    assert "number" not in verifier.check("Software 3.0 programs are written in English.", [passage]).reason
+    # A year after a word is a date, still checked in context.
+    dated = "He joined Tesla in June 2017. Eureka Labs came much later."
+    assert "2017" in verifier.check("Eureka Labs launched in June 2017.", [dated]).reason
+
+
+def test_a_negation_does_not_reach_into_the_next_clause() -> None:
+    from rag.text import negated_terms
+
+    assert negated_terms("stuff that doesn't matter like they remember SHA hashes") == {"matter", "like"}
+    # After "don't think" the negation belongs to the clause that follows.
+    assert {"use", "lidar"} <= negated_terms("I don't think they use LiDAR")
+    passage = ("I do think that the current models are wasting a ton of capacity remembering stuff that doesn't "
+               "matter like they remember SHA hashes.")
+    assert not negation_conflict("Current models waste capacity memorizing SHA hashes, which don't matter.", passage)
+    assert negation_conflict("Current models don't waste capacity on SHA hashes.", passage)
+
+
+def test_framing_verbs_do_not_count_as_reversed_order() -> None:
+    from rag.alignment import order_reversals
+
+    # "He thinks X" states X although the passage puts its "I think" last.
+    assert order_reversals("He thinks software problems are much easier.",
+                           "Software problems are much easier, I think.") == 0.0
+    # The terms around the framing verb still carry the relation.
+    assert order_reversals("He says Karpathy supervised Fei-Fei Li.", "Fei-Fei Li supervised Karpathy.") > 0.35
+
+
+@pytest.mark.integration
+def test_a_wh_questions_own_qualifier_is_its_premise(verifier: Verifier) -> None:
+    passage = 'Karpathy bet the entire Autopilot program on cameras alone. He termed this approach "Tesla Vision."'
+    claim = 'He called the cameras-only approach "Tesla Vision."'
+    asked = verifier.check(claim, [passage], ["Career profile"],
+                           "What name did Karpathy give to Tesla's cameras-only approach to Autopilot?")
+    assert asked.supported, asked.reason
+    # Not licensed by a question that does not say it.
+    unasked = verifier.check("Tesla's only approach was called Tesla Vision.", [passage.split(". ")[1]],
+                             ["Career profile"], "What did Karpathy call Tesla's approach?")
+    assert not unasked.supported and "only" in unasked.reason
