@@ -49,6 +49,7 @@ __all__ = [
     "SOURCE_NOUNS",
     "STRONG_QUALIFIERS",
     "align",
+    "compounds",
     "core",
     "grounded",
     "licensed_terms",
@@ -68,7 +69,13 @@ SOURCE_NOUNS = frozenset(
     "discussion timeline table section page text passage source document essay report paper transcript".split()
 )
 # Prepositions the stopword list lacks; glue, like the common words.
-_FUNCTION_WORDS = frozenset("toward towards onto upon alongside amid amidst via whilst per".split())
+_FUNCTION_WORDS = frozenset("toward towards onto upon alongside amid amidst via whilst per plus".split())
+# Units of time are common words but never glue: "a few years later" for "a few months
+# later" changes the fact.
+_TIME_UNITS = frozenset(
+    "second seconds minute minutes hour hours day days week weeks month months year years decade decades "
+    "century centuries".split()
+)
 # Words that change what a claim asserts although retrieval ignores them: a claim
 # that says "all", "only" or "will" where the evidence does not says more than it.
 STRONG_QUALIFIERS = frozenset(
@@ -141,6 +148,22 @@ def spelled_out(claim: str, window: str) -> set[str]:
     return out
 
 
+def compounds(claim: str, window: str) -> set[str]:
+    """Stems of claim words that the window writes as one word or as two: "data set" for
+    "dataset", "dataset" for "data set"."""
+    def pairs(tokens: list[str]) -> dict[str, tuple[str, str]]:
+        return {a + b: (a, b) for a, b in zip(tokens, tokens[1:]) if a not in STOPWORDS and b not in STOPWORDS}
+
+    claim_tokens, window_tokens = words(claim), words(window)
+    out: set[str] = set()
+    for joined, (a, b) in pairs(claim_tokens).items():
+        if joined in window_tokens:  # the claim splits what the window writes as one word
+            out.update((stem(a), stem(b)))
+    split = pairs(window_tokens)
+    out.update(stem(w) for w in claim_tokens if w in split)  # the claim joins two window words
+    return out
+
+
 def word_kind(word: str, common_zipf: float, as_verb: bool = False) -> str:
     """``framing``, ``source``, ``common`` or ``specific``: what a missing claim word is.
 
@@ -150,6 +173,8 @@ def word_kind(word: str, common_zipf: float, as_verb: bool = False) -> str:
         return "source"
     if is_framing(word, as_verb):
         return "framing"
+    if word.lower() in _TIME_UNITS:
+        return "specific"
     if word in _FUNCTION_WORDS or commonness(word) >= common_zipf:
         return "common"
     return "specific"
@@ -346,7 +371,7 @@ def align(
     licensed = licensed_terms(question)
 
     def held(window: str) -> list[str]:
-        present = set(content_terms(window)) | spelled_out(text, window)
+        present = set(content_terms(window)) | spelled_out(text, window) | compounds(text, window)
         return [t for t in terms if t in licensed or grounded(t, present)]
 
     best: list[tuple[str, float]] = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from rag.alignment import (
+    compounds,
     negation_conflict,
     opposite_terms,
     order_reversals,
@@ -21,11 +22,18 @@ from rag.verifier import default_params
 @pytest.mark.parametrize(("word", "kind"), [
     ("argues", "framing"), ("describes", "framing"), ("likens", "framing"), ("mentioned", "framing"),
     ("author", "source"), ("profile", "source"), ("summary", "source"),
-    ("during", "common"), ("toward", "common"), ("next", "common"),
+    ("during", "common"), ("toward", "common"), ("next", "common"), ("plus", "common"),
+    ("years", "specific"), ("months", "specific"), ("decade", "specific"),  # common words, but a changed date
     ("creativity", "specific"), ("hospitals", "specific"), ("regulatory", "specific"),
 ])
 def test_missing_words_are_told_apart(word: str, kind: str) -> None:
     assert word_kind(word, 5.0) == kind
+
+
+def test_a_word_written_as_one_or_as_two_is_the_same_word() -> None:
+    assert compounds("He curated the data set by hand.", "He built the dataset himself.") == {"data", "set"}
+    assert compounds("You return to your own codebase.", "You will come back to your code base.") == {"codebas"}
+    assert compounds("He curated the data by hand.", "He built the dataset himself.") == set()
 
 
 def test_framing_is_reporting_not_denying_and_not_a_noun() -> None:
