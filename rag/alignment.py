@@ -82,6 +82,8 @@ STRONG_QUALIFIERS = frozenset(
     "all every always never only most least none entire whole must will cannot sole exclusively entirely "
     "completely fully first second third last best worst largest smallest biggest".split()
 )
+_SUPERLATIVES = frozenset("best worst largest smallest biggest most least".split())
+_ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5"}
 # A yes/no answer's opener carries the polarity of the question, not a claim.
 _OPENER = re.compile(r"^\s*(?:yes|no)\s*[,.;:!—–-]+\s*", re.I)
 _YES_NO = re.compile(r"^\s*(is|are|was|were|do|does|did|can|could|has|have|had|will|would|should|may|might)\b", re.I)
@@ -154,12 +156,16 @@ def compounds(claim: str, window: str) -> set[str]:
     def pairs(tokens: list[str]) -> dict[str, tuple[str, str]]:
         return {a + b: (a, b) for a, b in zip(tokens, tokens[1:]) if a not in STOPWORDS and b not in STOPWORDS}
 
-    claim_tokens, window_tokens = words(claim), words(window)
+    def sentence_pairs(text: str) -> dict[str, tuple[str, str]]:
+        # Pairs within a sentence: "the data. Set aside …" is not "dataset".
+        return {k: v for s in split_sentences(text) or [text] for k, v in pairs(words(s)).items()}
+
+    claim_tokens, window_tokens = words(claim), set(words(window))
     out: set[str] = set()
-    for joined, (a, b) in pairs(claim_tokens).items():
+    for joined, (a, b) in sentence_pairs(claim).items():
         if joined in window_tokens:  # the claim splits what the window writes as one word
             out.update((stem(a), stem(b)))
-    split = pairs(window_tokens)
+    split = sentence_pairs(window)
     out.update(stem(w) for w in claim_tokens if w in split)  # the claim joins two window words
     return out
 
@@ -194,7 +200,39 @@ def negation_conflict(claim: str, window: str) -> bool:
     neg_claim, neg_window = negated_terms(text), negated_terms(window)
     claim_terms, window_terms = set(content_terms(text)), set(content_terms(window))
     agree = len(neg_claim & neg_window)
-    return len((neg_claim & window_terms) - neg_window) > agree or len((neg_window & claim_terms) - neg_claim) > agree
+    # A term is read in the window sentence closest to the claim that holds it: "the Mongol
+    # violence killed …" stands although a later sentence says the population "did not
+    # again reach its pre-Mongol levels"; "Waymo uses LiDAR" does not undo "Tesla does not
+    # use LiDAR" for a claim about Tesla. Ties go to the denial.
+    sentences = [(set(content_terms(s)), negated_terms(s)) for s in split_sentences(window) or [window]]
+    denied = set()
+    for t in (neg_window & claim_terms) - neg_claim:
+        holding = [(len(terms & claim_terms), t in neg) for terms, neg in sentences if t in terms or t in neg]
+        if not holding or max(holding)[1]:
+            denied.add(t)
+    return len((neg_claim & window_terms) - neg_window) > agree or len(denied) > agree
+
+
+def _asked_qualifiers(question: str, claim: str, window: str) -> set[str]:
+    """Strong qualifiers a wh-question's premise gives the answer.
+
+    "the cameras-only approach", "not *fully* convinced": restated, they say no
+    more than the question. A superlative ("the best course") is a claim the
+    passage must make, whoever asks; an ordinal ("the second theme") only where
+    the window numbers it ("2 The bitter lesson …", "Step 1: …") or the claim
+    restates the question's own phrase ("during his *first stint* at OpenAI").
+    """
+    out = set()
+    digits = set(re.findall(r"\d+", window))
+    asked = words(question)
+    restated = set(zip(words(claim), words(claim)[1:]))
+    for q, after in zip(asked, [*asked[1:], ""]):
+        if q not in STRONG_QUALIFIERS or q in _SUPERLATIVES:
+            continue
+        if q in _ORDINALS and _ORDINALS[q] not in digits and (q, after) not in restated:
+            continue
+        out.add(q)
+    return out
 
 
 def opposite_terms(claim: str, window: str) -> list[str]:
@@ -223,7 +261,8 @@ def order_reversals(claim: str, window: str) -> float:
 
     A swapped relation ("A trained B" for "B trained A") reverses the pairs
     around the verb. A change of voice reverses them too and is not
-    counted ("founded by Altman" / "Altman founded").
+    counted ("founded by Altman" / "Altman founded"), and framing verbs are
+    left out (:func:`_role_terms`): the relation is carried by the terms around them.
     """
     if bool(_PASSIVE.search(claim)) != bool(_PASSIVE.search(window)):
         return 0.0
@@ -401,8 +440,7 @@ def align(
     claim_words = set(words(_AT_ALL.sub(" ", text)))  # "no C++ left at all" says no more than "no C++"
     window_words = expanded(window)
     window_stems = {stem(w) for w in window_words}
-    # A wh-question's own qualifier is its premise: "the cameras-only approach" restated.
-    asked = set(words(question)) if licensed else set()
+    asked = _asked_qualifiers(question, text, window) if licensed else set()
     qualifiers = sorted(q for q in (claim_words & STRONG_QUALIFIERS) - window_words - asked
                         if not grounded(stem(q), window_stems))
     return Alignment(

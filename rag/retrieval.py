@@ -114,7 +114,9 @@ def _overlaps(a: Chunk, b: Chunk) -> bool:
     """
     shared = min(a.end, b.end) - max(a.start, b.start)
     shorter = min(a.end - a.start, b.end - b.start)
-    return a.source == b.source and shared > 0 and shared >= 0.5 * shorter
+    # Three quarters: a short last chunk (its margin and a few lines of new text) and
+    # small chunks whose margin is capped at half their size both stay.
+    return a.source == b.source and shared > 0 and shared > 0.75 * shorter
 
 
 def _collapse(ordered: list[Candidate], k: int) -> list[Candidate]:

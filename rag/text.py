@@ -45,7 +45,7 @@ _NEGATIONS = frozenset(
 )
 
 _WORD_RE = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['’][A-Za-z]+)?")
-_THOUSANDS = re.compile(r"[kK](?![A-Za-z])")
+_THOUSANDS = re.compile(r"[kK](?![A-Za-z0-9])")
 _NUMBER_RE = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s?(%|percent|k|m|x))?", re.I)
 _NUMBER_WORDS = {
     # "one" is left out: far more often a pronoun or article ("one of the") than a count.
@@ -159,11 +159,20 @@ _SCOPE = 4  # content words after a negation that it governs
 _SCOPE_ENDS = frozenset("and but or while whereas because although though so yet".split())
 
 
-_NEW_SUBJECTS = frozenset("i we you he she they".split())
+_NEW_SUBJECTS = frozenset("i we he she they".split())
+# "you" is as often an object ("doesn't give you the full picture"): it opens a clause
+# only after a word that introduces one ("can't see it when you look").
+_CLAUSE_OPENERS = frozenset("when if that because as like where while unless until after before since once".split())
 # Verbs whose negation is read in the clause they take ("I don't think it's a car company").
 _NEG_RAISING = frozenset(stem(w) for w in "think believe suppose expect feel guess reckon imagine want seem".split())
 # "the hardest part rather than the easiest" denies "easiest" as "not the easiest" does.
 _NEGATING_PAIRS = frozenset({("rather", "than"), ("instead", "of")})
+
+
+def _is_word(word: str) -> bool:
+    from .lexicon import commonness  # lexicon builds on this module
+
+    return commonness(word) >= 2.5
 
 
 def negated_terms(text: str) -> set[str]:
@@ -182,7 +191,8 @@ def negated_terms(text: str) -> set[str]:
         pair, previous = (previous, low), low
         if low in ".,;:!?" or low in _SCOPE_ENDS:
             budget = 0
-        elif low in _NEW_SUBJECTS and governed and governed[-1] not in _NEG_RAISING:
+        elif (low in _NEW_SUBJECTS or (low == "you" and pair[0] in _CLAUSE_OPENERS)) \
+                and governed and governed[-1] not in _NEG_RAISING:
             # A new subject starts another clause: "stuff that doesn't matter, like they
             # remember SHA hashes" denies "matter", not "remember". After "don't think"
             # the negation belongs to the clause that follows ("I don't think they use it").
@@ -192,8 +202,8 @@ def negated_terms(text: str) -> set[str]:
         elif low in _NEGATIONS or low.endswith("n't"):
             budget = _SCOPE
             governed = []
-        elif low.startswith("un") and len(low) > 6:
-            out.add(stem(low[2:]))  # "unfulfilled" denies "fulfilled"
+        elif low.startswith("un") and len(low) > 6 and _is_word(low[2:]):
+            out.add(stem(low[2:]))  # "unfulfilled" denies "fulfilled"; "understand" denies nothing
         elif budget and low not in STOPWORDS:
             governed.append(stem(low.removesuffix("'s")))
             out.add(governed[-1])

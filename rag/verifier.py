@@ -173,6 +173,11 @@ _MONTHS = frozenset("january february march april may june july august september
                     "jan feb mar apr jun jul aug sep sept oct nov dec".split())
 _YEARLIKE = re.compile(r"1[5-9]\d\d|20\d\d")
 _LABELLED_NUMBER = re.compile(r"\b([A-Z][A-Za-z]+)[ -](\d+(?:\.\d+)?)\b")
+# Capitalised at a sentence start, these qualify an amount; they never name a thing.
+_APPROXIMATORS = frozenset(
+    "nearly roughly almost around about approximately circa some over under exactly precisely only just top "
+    "up least fewer more less another".split()
+)
 
 
 def _labelled_numbers(text: str) -> set[tuple[str, str]]:
@@ -180,9 +185,14 @@ def _labelled_numbers(text: str) -> set[tuple[str, str]]:
     out = set()
     for label, value in _LABELLED_NUMBER.findall(text):
         # A year after a word is a date, not part of a name ("March 2017", "Tesla 2017").
-        if label.lower() not in STOPWORDS and label.lower() not in _MONTHS and not _YEARLIKE.fullmatch(value):
+        if _is_label(label, value):
             out.add((label.lower(), next(iter(numbers(value)), value)))
     return out
+
+
+def _is_label(label: str, value: str) -> bool:
+    low = label.lower()
+    return low not in STOPWORDS and low not in _APPROXIMATORS and low not in _MONTHS and not _YEARLIKE.fullmatch(value)
 
 
 def _numbers_out_of_context(claim: str, texts: Sequence[str]) -> str | None:
@@ -197,10 +207,21 @@ def _numbers_out_of_context(claim: str, texts: Sequence[str]) -> str | None:
         return None
     terms = {t for t in content_terms(core(claim)) if not numbers(t)}
     need = min(2, len(terms))
-    labelled = _labelled_numbers(" ".join(texts))
+    # Lines apart, so a title's last word never labels the passage's first number.
+    labelled = _labelled_numbers("\n".join(texts))
+    shared = _labelled_numbers(claim) & labelled
+
+    def unnamed(match: re.Match[str]) -> str:
+        label, value = match.group(1), match.group(2)
+        named = _is_label(label, value) and (label.lower(), next(iter(numbers(value)), value)) in shared
+        return " " if named else match.group(0)
+
+    # The claim with the named things both sides share taken out: the same number used
+    # again as an amount ("Software 3.0 took 3 years") is still checked in context.
+    rest = numbers(_LABELLED_NUMBER.sub(unnamed, claim))
     for number in sorted(wanted):
-        if any(label in labelled for label in _labelled_numbers(claim) if label[1] == number):
-            continue  # the same named thing: "Software 3.0", "GPT-4" in both
+        if number not in rest:
+            continue  # only ever part of the same named thing: "Software 3.0", "GPT-4" in both
         if not any(
             number in numbers(sentence) and len(terms & set(content_terms(sentence))) >= need
             for text in texts

@@ -34,6 +34,7 @@ def test_a_word_written_as_one_or_as_two_is_the_same_word() -> None:
     assert compounds("He curated the data set by hand.", "He built the dataset himself.") == {"data", "set"}
     assert compounds("You return to your own codebase.", "You will come back to your code base.") == {"codebas"}
     assert compounds("He curated the data by hand.", "He built the dataset himself.") == set()
+    assert compounds("He kept the data. Set aside the rest.", "He built the dataset himself.") == set()
 
 
 def test_framing_is_reporting_not_denying_and_not_a_noun() -> None:
@@ -50,6 +51,24 @@ def test_negation_is_counted_on_the_terms_both_sides_share() -> None:
     assert negation_conflict(claim, window)  # the window's own "rather than" elsewhere is no excuse
     assert not negation_conflict("Open-sourcing can strengthen a company's competitive position.",
                                  "Open-sourcing can strengthen rather than weaken competitive position.")
+
+
+def test_a_denial_is_read_in_the_sentence_closest_to_the_claim() -> None:
+    window = "Tesla does not use LiDAR. Waymo uses LiDAR on every car."
+    assert negation_conflict("Tesla uses LiDAR.", window)
+    assert not negation_conflict("Waymo uses LiDAR.", window)
+    ward = ("Overall, the Mongol violence and depredations killed up to three-fourths of the population of the "
+            "Iranian Plateau. Some historians estimate that Iran's population did not again reach its pre-Mongol "
+            "levels until the mid-20th century.")
+    assert not negation_conflict("Mongol violence killed up to three-fourths of the Iranian Plateau's population.",
+                                 ward)
+
+
+def test_you_opens_a_clause_only_after_a_word_that_introduces_one() -> None:
+    from rag.text import negated_terms
+
+    assert "look" not in negated_terms("You can't see it when you look at any individual example.")
+    assert "pictur" in negated_terms("Benchmarks don't give you the full picture.")
 
 
 def test_wordnet_opposites_contradict() -> None:

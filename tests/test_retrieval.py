@@ -31,7 +31,7 @@ def chunk(cid: str, source: str, start: int, end: int, text: str) -> Chunk:
 
 def test_overlapping_and_identical_chunks_are_collapsed() -> None:
     a = Candidate(chunk("a", "x.txt", 0, 100, "alpha beta gamma delta"), fused_score=0.9)
-    b = Candidate(chunk("b", "x.txt", 30, 130, "delta epsilon zeta eta"), fused_score=0.8)
+    b = Candidate(chunk("b", "x.txt", 20, 120, "delta epsilon zeta eta"), fused_score=0.8)
     c = Candidate(chunk("c", "y.txt", 0, 50, "alpha beta gamma delta"), fused_score=0.7)
     d = Candidate(chunk("d", "y.txt", 60, 90, "theta iota kappa lambda"), fused_score=0.6)
     kept = _collapse([a, b, c, d], k=3)
@@ -46,6 +46,16 @@ def test_the_next_chunk_sharing_only_its_margin_is_a_passage_of_its_own() -> Non
     kept = _collapse([a, b], k=3)
     assert [x.chunk.id for x in kept] == ["a", "b"]
     assert b.duplicate_of is None
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ((0, 900), (760, 1000)),  # a short last chunk: its margin and a few new lines
+    ((0, 140), (70, 210)),  # small chunks, whose margin is capped at half their size
+])
+def test_new_text_after_a_large_margin_stays(first: tuple[int, int], second: tuple[int, int]) -> None:
+    a = Candidate(chunk("a", "x.txt", *first, "alpha beta gamma delta"), fused_score=0.9)
+    b = Candidate(chunk("b", "x.txt", *second, "delta epsilon zeta eta"), fused_score=0.8)
+    assert [x.chunk.id for x in _collapse([a, b], k=3)] == ["a", "b"]
 
 
 @pytest.fixture

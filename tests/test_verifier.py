@@ -240,10 +240,19 @@ def test_a_number_that_is_part_of_a_name_is_in_context_wherever_the_name_is() ->
     # A year after a word is a date, still checked in context.
     dated = "He joined Tesla in June 2017. Eureka Labs came much later."
     assert "2017" in verifier.check("Eureka Labs launched in June 2017.", [dated]).reason
+    # Another version of the named thing is another thing.
+    assert "2" in verifier.check("Software 2.0 programs are written in English.", [passage]).reason
+    assert "5" in verifier.check("GPT-5 was trained on a large corpus.", ["GPT-4 was trained on a large corpus."]).reason
+    # The same number used again as an amount is still checked where it is stated.
+    timed = passage + " Software 2.0 took 10 years to mature."
+    assert "3" in verifier.check("Software 3.0 took 3 years to mature.", [timed]).reason
+    # A capitalised word before an amount qualifies it, it names nothing.
+    hires = "Nearly 400 users joined the beta. The Tesla team hired engineers in 2019."
+    assert "400" in verifier.check("Nearly 400 engineers were hired by the Tesla team.", [hires]).reason
 
 
 def test_a_negation_does_not_reach_into_the_next_clause() -> None:
-    from rag.text import negated_terms
+    from rag.text import negated_terms, stem
 
     assert negated_terms("stuff that doesn't matter like they remember SHA hashes") == {"matter", "like"}
     # After "don't think" the negation belongs to the clause that follows.
@@ -252,6 +261,14 @@ def test_a_negation_does_not_reach_into_the_next_clause() -> None:
                "matter like they remember SHA hashes.")
     assert not negation_conflict("Current models waste capacity memorizing SHA hashes, which don't matter.", passage)
     assert negation_conflict("Current models don't waste capacity on SHA hashes.", passage)
+    # "you" is as often the object, and the negation goes on past it.
+    assert negation_conflict("Benchmarks offer the full picture of model quality.",
+                             "Benchmarks don't give you the full picture of model quality.")
+    # A word that merely starts with "un" denies nothing; "unable" still does.
+    assert negated_terms("They understand the universe and unique united uniforms.") == set()
+    assert negation_conflict("Scaling means they understand language.",
+                             "Scaling doesn't mean they understand language.")
+    assert stem("fulfilled") in negated_terms("The promise stayed unfulfilled.")
 
 
 def test_framing_verbs_do_not_count_as_reversed_order() -> None:
@@ -275,3 +292,19 @@ def test_a_wh_questions_own_qualifier_is_its_premise(verifier: Verifier) -> None
     unasked = verifier.check("Tesla's only approach was called Tesla Vision.", [passage.split(". ")[1]],
                              ["Career profile"], "What did Karpathy call Tesla's approach?")
     assert not unasked.supported and "only" in unasked.reason
+    # A superlative the question presupposes is still a claim the passage must make.
+    best = verifier.check("Karpathy designed the best course, CS231n.", ["Karpathy designed CS231n at Stanford."],
+                          ["Career profile"], "What is the best course Karpathy designed?")
+    assert not best.supported and "best" in best.reason
+    # An ordinal the question asks about is its premise where the passage numbers it.
+    theme = verifier.check("The second theme is that the bitter lesson has limits.",
+                           ['2 The "bitter lesson" has limits. Scale is not everything.'], ["Talk summary"],
+                           "What is the second theme of the talk?")
+    assert theme.supported, theme.reason
+    first = verifier.check("Karpathy designed CS231n first.", ["Karpathy designed CS231n at Stanford."],
+                           ["Career profile"], "What was the first course Karpathy designed?")
+    assert not first.supported and "first" in first.reason
+    stint = verifier.check("During his first stint at OpenAI, his research focused on generative models.",
+                           ["His research there investigated reinforcement learning and generative models."],
+                           ["Career profile"], "What did Karpathy research during his first stint at OpenAI?")
+    assert stint.supported, stint.reason
