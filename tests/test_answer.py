@@ -48,7 +48,7 @@ FACT = "His work at Stanford University under Fei-Fei Li established his initial
 
 def test_supported_sentence_is_kept_with_its_citation(indexed: Settings) -> None:
     probe = answerer(indexed).ask(QUESTION)
-    n = passage_number(probe, CAREER, "Fei-Fei Li")
+    n = passage_number(probe, CAREER, FACT)
     ans = answerer(indexed, [f"{FACT} [{n}]"]).ask(QUESTION)
     assert ans.mode == "answer" and not ans.refused
     assert ans.text == f"{FACT} [{n}]"
@@ -63,7 +63,7 @@ def test_supported_sentence_is_kept_with_its_citation(indexed: Settings) -> None
 
 def test_invented_number_and_name_are_dropped(indexed: Settings) -> None:
     probe = answerer(indexed).ask(QUESTION)
-    n = passage_number(probe, CAREER, "Fei-Fei Li")
+    n = passage_number(probe, CAREER, FACT)
     draft = f"{FACT} [{n}] He studied there under Geoffrey Hinton [{n}]. It cost 4,000 dollars in 1999 [{n}]."
     ans = answerer(indexed, [draft]).ask(QUESTION)
     assert ans.mode == "answer"
@@ -74,7 +74,7 @@ def test_invented_number_and_name_are_dropped(indexed: Settings) -> None:
 
 def test_unsupported_sentences_can_be_shown_marked(indexed: Settings) -> None:
     probe = answerer(indexed).ask(QUESTION)
-    n = passage_number(probe, CAREER, "Fei-Fei Li")
+    n = passage_number(probe, CAREER, FACT)
     s = indexed.model_copy(update={"show_unsupported": True})
     ans = answerer(s, [f"{FACT} [{n}] He was born on Mars in 1850 [{n}]."]).ask(QUESTION)
     assert "[unsupported]" in ans.text and "Mars" in ans.text
@@ -82,7 +82,7 @@ def test_unsupported_sentences_can_be_shown_marked(indexed: Settings) -> None:
 
 def test_citation_to_a_missing_passage_is_removed_and_counted(indexed: Settings) -> None:
     probe = answerer(indexed).ask(QUESTION)
-    n = passage_number(probe, CAREER, "Fei-Fei Li")
+    n = passage_number(probe, CAREER, FACT)
     ans = answerer(indexed, [f"{FACT} [{n}][9]"]).ask(QUESTION)
     assert ans.removed_citations == 1
     assert "[9]" not in ans.text and f"[{n}]" in ans.text
@@ -90,7 +90,7 @@ def test_citation_to_a_missing_passage_is_removed_and_counted(indexed: Settings)
 
 def test_uncited_or_miscited_sentence_gets_the_right_passage(indexed: Settings) -> None:
     probe = answerer(indexed).ask(QUESTION)
-    n = passage_number(probe, CAREER, "Fei-Fei Li")
+    n = passage_number(probe, CAREER, FACT)
     wrong = next(i for i in range(1, len(probe.passages) + 1) if "Fei-Fei" not in probe.passages[i - 1].chunk.text)
     for draft, note in ((FACT, "citation added"), (f"{FACT} [{wrong}]", "citation corrected")):
         ans = answerer(indexed, [draft]).ask(QUESTION)
@@ -150,7 +150,7 @@ def test_backend_failure_gives_message_and_passages(indexed: Settings) -> None:
 
 def test_stream_yields_retrieval_tokens_checked_sentences_then_final(indexed: Settings) -> None:
     probe = answerer(indexed).ask(QUESTION)
-    n = passage_number(probe, CAREER, "Fei-Fei Li")
+    n = passage_number(probe, CAREER, FACT)
     draft = f"{FACT} [{n}] He was born on Mars in 1850 [{n}]."
     events = list(answerer(indexed, [draft]).stream(QUESTION))
     kinds = [e.kind for e in events]

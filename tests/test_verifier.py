@@ -231,6 +231,14 @@ def test_thousands_written_with_k_are_the_same_number() -> None:
     assert "number" in verifier.check(claim, ["Tesla: Deployed FSD Beta to 400+ Users."]).reason
 
 
+def test_a_footnote_marker_states_no_number() -> None:
+    verifier = Verifier(FakeEmbedder(dimension=64))
+    passage = ("In a Software 2.0 company, one part of the workforce maintains the surrounding infrastructure "
+               '(the "1.0" code), while a larger group curates and labels the datasets.[3][5]')
+    support = verifier.check('One part of the workforce maintains the infrastructure (the "3" team).', [passage])
+    assert not support.supported and "3" in support.reason
+
+
 def test_a_number_that_is_part_of_a_name_is_in_context_wherever_the_name_is() -> None:
     """"Software 3.0" names a thing; its 3 need not share a sentence with the claim's other words."""
     verifier = Verifier(FakeEmbedder(dimension=64))
