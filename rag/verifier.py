@@ -180,19 +180,19 @@ _APPROXIMATORS = frozenset(
 )
 
 
+def _label_key(label: str, value: str) -> tuple[str, str] | None:
+    """("software", "3") for "Software 3.0"; None when the word before the number names nothing."""
+    low = label.lower()
+    # A year after a word is a date, not part of a name ("March 2017", "Tesla 2017").
+    if low in STOPWORDS or low in _APPROXIMATORS or low in _MONTHS or _YEARLIKE.fullmatch(value):
+        return None
+    return low, next(iter(numbers(value)), value)
+
+
 def _labelled_numbers(text: str) -> set[tuple[str, str]]:
     """Numbers that are part of a name, with the name: "Software 3.0" -> ("software", "3")."""
-    out = set()
-    for label, value in _LABELLED_NUMBER.findall(text):
-        # A year after a word is a date, not part of a name ("March 2017", "Tesla 2017").
-        if _is_label(label, value):
-            out.add((label.lower(), next(iter(numbers(value)), value)))
-    return out
-
-
-def _is_label(label: str, value: str) -> bool:
-    low = label.lower()
-    return low not in STOPWORDS and low not in _APPROXIMATORS and low not in _MONTHS and not _YEARLIKE.fullmatch(value)
+    keys = (_label_key(label, value) for label, value in _LABELLED_NUMBER.findall(text))
+    return {k for k in keys if k is not None}
 
 
 def _numbers_out_of_context(claim: str, texts: Sequence[str]) -> str | None:
@@ -212,8 +212,7 @@ def _numbers_out_of_context(claim: str, texts: Sequence[str]) -> str | None:
     shared = _labelled_numbers(claim) & labelled
 
     def unnamed(match: re.Match[str]) -> str:
-        label, value = match.group(1), match.group(2)
-        named = _is_label(label, value) and (label.lower(), next(iter(numbers(value)), value)) in shared
+        named = _label_key(match.group(1), match.group(2)) in shared
         return " " if named else match.group(0)
 
     # The claim with the named things both sides share taken out: the same number used
