@@ -10,7 +10,10 @@ from pathlib import Path
 from rag.config import PROJECT_ROOT
 from rag.errors import ConfigError
 
-__all__ = ["SquadParagraph", "SquadQuestion", "default_squad_path", "default_squad2_path", "load_squad", "pid_of_source", "write_paragraph_files"]
+__all__ = [
+    "SquadParagraph", "SquadQuestion", "default_squad2_path", "default_squad_path", "load_squad",
+    "paragraph_removed", "pid_of_source", "removed_split", "write_paragraph_files",
+]
 
 
 @dataclass(frozen=True)
@@ -85,3 +88,33 @@ def write_paragraph_files(paragraphs: list[SquadParagraph], folder: Path) -> lis
 def pid_of_source(source: str) -> str:
     """The paragraph id encoded in a corpus file name."""
     return Path(source).name.split("_", 1)[0]
+
+
+# SQuAD 1.1 with each question's own paragraph left out of the index: topic-adjacent
+# unanswerable questions at scale (issue 12).
+REMOVED_ARTICLES = 16  # articles of SQuAD 1.1 used
+REMOVED_TRAIN_ARTICLES = 8  # the first ones fit the answerability model; the rest are held out
+
+
+def paragraph_removed(
+    paragraphs: list[SquadParagraph], questions: list[SquadQuestion],
+) -> tuple[list[SquadParagraph], list[SquadQuestion]]:
+    """The indexed paragraphs and the asked questions of the paragraph-removed set.
+
+    For the first 16 articles the even paragraphs are indexed; questions on them
+    are answerable, questions on the odd (unindexed) paragraphs of the same
+    articles are not. Every third question is asked: the set stays large
+    (~1,400) and spread over all paragraphs. ``removed_split`` tells train from
+    held-out articles.
+    """
+    articles = sorted({p.pid.split("-")[0] for p in paragraphs}, key=int)[:REMOVED_ARTICLES]
+    keep = [p for p in paragraphs if p.pid.split("-")[0] in articles]
+    indexed = {p.pid for p in keep if int(p.pid.split("-")[1]) % 2 == 0}
+    asked = [q for q in questions if q.article in articles][::3]
+    return ([p for p in keep if p.pid in indexed],
+            [SquadQuestion(q.qid, q.question, q.answers, q.pid, q.pid in indexed) for q in asked])
+
+
+def removed_split(question: SquadQuestion) -> str:
+    """The split of a paragraph-removed question: "train" for the first eight articles, else "test"."""
+    return "train" if int(question.article) < REMOVED_TRAIN_ARTICLES else "test"

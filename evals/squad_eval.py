@@ -19,9 +19,9 @@ from rag.config import Settings
 
 from .bench_retrieval import KS, prepare_squad, run_retrieval_bench
 from .metrics import best_over, contains_answer, exact_match, token_f1
-from .squad import load_squad, pid_of_source
+from .squad import load_squad, paragraph_removed, pid_of_source, removed_split
 
-__all__ = ["run_squad_eval"]
+__all__ = ["refusal_curve", "run_refusal_eval", "run_squad2_eval", "run_squad_eval", "scripted_decliner"]
 
 
 def run_squad_eval(
@@ -121,6 +121,9 @@ def scripted_decliner(paragraphs: list, questions: list, path: Path, fooled: flo
     return path
 
 
+ANSWERABILITY_REASON = "the passages do not seem to answer this question"
+
+
 def run_squad2_eval(
     settings: Settings,
     squad2_path: Path,
@@ -129,23 +132,54 @@ def run_squad2_eval(
     progress: bool = True,
     fooled: float = 0.0,
 ) -> dict[str, Any]:
-    """Refusal on SQuAD 2.0, whole pipeline with the reader, on held-out articles (8-15).
+    """Refusal on SQuAD 2.0 (adversarial unanswerables), held-out articles 8-15: see :func:`run_refusal_eval`."""
+    return run_refusal_eval(settings, squad2_path, False, limit, out, progress, fooled)
 
-    Every ``limit``-th question spread over the held-out articles (default 600)
-    is answered; the report gives refusal of unanswerable questions, wrong
-    refusals of answerable ones, and, for answered ones, whether the answer
-    contains a reference and the short answer's token F1.
+
+def run_refusal_eval(
+    settings: Settings,
+    path: Path,
+    removed: bool = False,
+    limit: int | None = None,
+    out: Path | None = None,
+    progress: bool = True,
+    fooled: float = 0.0,
+) -> dict[str, Any]:
+    """Refusal through the whole pipeline (the reader too), on articles the answerability model never saw.
+
+    Two corpora, each in a collection of its own:
+
+    - SQuAD 2.0 (``path`` is the half dev set): answerable questions and
+      adversarial unanswerable ones, articles 8-15; every ``limit``-th question
+      (default 600) is asked.
+    - ``removed``: SQuAD 1.1 with each question's own paragraph left out of the
+      index (:func:`evals.squad.paragraph_removed`), articles 8-15, every
+      question of them (~500).
+
+    The report gives refusal of unanswerable questions, wrong refusals of
+    answerable ones, and, for answered ones, whether the answer contains a
+    reference and the short answer's token F1; ``curve.png`` plots the whole
+    trade-off over the answerability threshold, with the shipped point marked.
     """
     from tqdm.auto import tqdm
 
+    from rag.qtypes import answer_type
+
     from .train_answerability import _store
 
-    out = out or settings.data_dir / "evals" / ("squad2-replay" if settings.llm == "replay" else "squad2")
+    name = "squad1-removed" if removed else "squad2"
+    out = out or settings.data_dir / "evals" / (f"{name}-replay" if settings.llm == "replay" else name)
     out.mkdir(parents=True, exist_ok=True)
-    paragraphs, questions = load_squad(squad2_path)
-    held_out = [q for q in questions if int(q.article) >= 8]
-    step = max(1, len(held_out) // (limit or 600))
-    asked = held_out[::step][: limit or 600]
+    paragraphs, questions = load_squad(path)
+    if removed:
+        indexed, questions = paragraph_removed(paragraphs, questions)
+        held_out = [q for q in questions if removed_split(q) == "test"]
+    else:
+        indexed = paragraphs
+        held_out = [q for q in questions if int(q.article) >= 8]
+    wanted = limit or (len(held_out) if removed else 600)
+    step = max(1, len(held_out) // wanted)
+    asked = held_out[::step][:wanted]
     update: dict[str, Any] = {"answer_style": settings.answer_style, "reader": settings.reader,
                               "min_dense_score": settings.min_dense_score,
                               "min_query_coverage": settings.min_query_coverage}
@@ -153,7 +187,7 @@ def run_squad2_eval(
         # A capable model that declines exactly when the passages lack the answer.
         update["replay_file"] = scripted_decliner(paragraphs, asked, out / "scripted_answers.jsonl", fooled)
         update["replay_variant"] = "correct"
-    bench = _store(settings, "squad2", paragraphs, progress).model_copy(update=update)
+    bench = _store(settings, name, indexed, progress).model_copy(update=update)
     answerer = Answerer(bench)
     records = []
     for q in tqdm(asked, desc="questions", disable=not progress):
@@ -161,8 +195,9 @@ def run_squad2_eval(
         text = "" if answer.refused else answer.text
         records.append({
             "id": q.qid, "question": q.question, "answerable": q.answerable, "answers": list(q.answers),
+            "kind": answer_type(q.question),
             "answer": answer.text, "mode": answer.mode, "refused": answer.refused,
-            "short_answer": answer.short_answer,
+            "refusal_reason": answer.refusal_reason, "short_answer": answer.short_answer,
             "contains_answer": contains_answer(text, q.answers) if q.answerable else None,
             "f1": best_over(token_f1, answer.short_answer or text, q.answers) if q.answerable else None,
             "probability": answer.answerability.get("probability"),
@@ -173,13 +208,82 @@ def run_squad2_eval(
     pos = [r for r in records if r["answerable"]]
     neg = [r for r in records if not r["answerable"]]
     answered = [r for r in pos if not r["refused"]]
+    threshold = _shipped_threshold(bench)
     summary = {
-        "mode": "squad2", "questions": len(records), "model": f"{answerer.strategy} {bench.llm}",
+        "mode": name, "questions": len(records), "model": f"{answerer.strategy} {bench.llm}",
         "fooled": fooled if bench.llm == "replay" else None,
         "unanswerable_refused": round(sum(r["refused"] for r in neg) / max(len(neg), 1), 4),
         "answerable_wrongly_refused": round(sum(r["refused"] for r in pos) / max(len(pos), 1), 4),
         "answered_contains_answer": round(statistics.mean(r["contains_answer"] for r in answered), 4) if answered else None,
         "answered_short_answer_f1": round(statistics.mean(r["f1"] for r in answered), 4) if answered else None,
+        "threshold": threshold,
+        # The best the threshold alone can reach, for the targets' kind of question:
+        # unanswerable refused while at most this share of answerable ones is refused.
+        "at_wrong_refusals": {str(w): _best_at(refusal_curve(records), w) for w in (0.05, 0.10, 0.15)},
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    if threshold is not None and neg and pos:
+        plot_curve(records, threshold, out / "curve.png", f"{name}, held-out articles ({len(records)} questions)")
     return summary
+
+
+def _shipped_threshold(settings: Settings) -> float | None:
+    from rag.answerability import default_model
+
+    model = default_model()
+    if settings.answerability_threshold is not None:
+        return settings.answerability_threshold
+    return model.threshold_for(settings.max_wrong_refusals) if model is not None else None
+
+
+def refusal_curve(records: list[dict[str, Any]], points: int = 201) -> list[tuple[float, float, float]]:
+    """(threshold, answerable wrongly refused, unanswerable refused) as the answerability threshold moves.
+
+    A refusal for another reason (nothing close, an unfilled slot, the model
+    declining) stays whatever the threshold; a question the answerability
+    model refused is answered below its probability.
+    """
+    fixed = [r["refused"] and r.get("refusal_reason") != ANSWERABILITY_REASON for r in records]
+    probs = [r.get("probability") for r in records]
+    pos = sum(1 for r in records if r["answerable"]) or 1
+    neg = sum(1 for r in records if not r["answerable"]) or 1
+    out = []
+    for i in range(points):
+        t = i / (points - 1)
+        refused = [f or (p is not None and p < t) for f, p in zip(fixed, probs)]
+        wrong = sum(x for x, r in zip(refused, records) if r["answerable"]) / pos
+        right = sum(x for x, r in zip(refused, records) if not r["answerable"]) / neg
+        out.append((t, wrong, right))
+    return out
+
+
+def _best_at(curve: list[tuple[float, float, float]], max_wrong: float) -> float:
+    return round(max((right for _, wrong, right in curve if wrong <= max_wrong), default=0.0), 4)
+
+
+def plot_curve(records: list[dict[str, Any]], threshold: float, path: Path, title: str) -> Path:
+    """The trade-off curve over the answerability threshold, the shipped point marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curve = refusal_curve(records)
+    pos = [r for r in records if r["answerable"]]
+    neg = [r for r in records if not r["answerable"]]
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    ax.plot([c[1] for c in curve], [c[2] for c in curve], label="answerability threshold 0..1")
+    ax.scatter([sum(r["refused"] for r in pos) / len(pos)], [sum(r["refused"] for r in neg) / len(neg)],
+               color="C3", zorder=3, label=f"shipped (threshold {threshold:.3f})")
+    ax.axvline(0.15, color="#bbb", linestyle=":", linewidth=1)
+    ax.axhline(0.75, color="#bbb", linestyle=":", linewidth=1)
+    ax.set_xlabel("answerable questions wrongly refused")
+    ax.set_ylabel("unanswerable questions refused")
+    ax.set_title(title)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

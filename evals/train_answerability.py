@@ -33,13 +33,15 @@ import numpy as np
 from rag.answerability import FEATURES, PARAMS_FILE
 from rag.config import PROJECT_ROOT, Settings, load_settings
 
-from .squad import SquadQuestion, default_squad2_path, default_squad_path, load_squad, write_paragraph_files
+from .squad import (
+    SquadQuestion, default_squad2_path, default_squad_path, load_squad, paragraph_removed, removed_split,
+    write_paragraph_files,
+)
 from .train_verifier import fit_logistic
 
 __all__ = ["assess_questions", "fit", "main", "curve"]
 
 RESULTS = PROJECT_ROOT / "evals" / "results"
-SQUAD1_ARTICLES = 16  # articles of SQuAD 1.1 used for the paragraph-removed set
 EARLY_QUANTILE = 0.002
 
 
@@ -87,16 +89,9 @@ def squad2_rows(settings: Settings, path: Path, progress: bool) -> list[dict[str
 
 
 def squad1_removed_rows(settings: Settings, path: Path, progress: bool) -> list[dict[str, Any]]:
-    paragraphs, questions = load_squad(path)
-    articles = sorted({p.pid.split("-")[0] for p in paragraphs})[:SQUAD1_ARTICLES]
-    keep = [p for p in paragraphs if p.pid.split("-")[0] in articles]
-    indexed = {p.pid for p in keep if int(p.pid.split("-")[1]) % 2 == 0}
-    bench = _store(settings, "squad1-removed", [p for p in keep if p.pid in indexed], progress)
-    asked = [q for q in questions if q.article in articles]
-    # Every third question: the set stays large (~1,300) and spread over all paragraphs.
-    asked = [SquadQuestion(q.qid, q.question, q.answers, q.pid, q.pid in indexed) for q in asked[::3]]
-    return assess_questions(bench, asked, "squad1-removed",
-                            lambda q: "train" if articles.index(q.article) < SQUAD1_ARTICLES // 2 else "test", progress)
+    indexed, asked = paragraph_removed(*load_squad(path))
+    bench = _store(settings, "squad1-removed", indexed, progress)
+    return assess_questions(bench, asked, "squad1-removed", removed_split, progress)
 
 
 def karpathy_rows(settings: Settings, progress: bool) -> list[dict[str, Any]]:

@@ -14,7 +14,8 @@ way a careful reader checks a sentence against its source:
   - ``source``: the document itself ("the author", "the profile", "the
     summary");
   - ``common``: glue words of general English (Zipf >= 5: "next", "step",
-    "during");
+    "during"), and common verbs reworded as -ing participles (Zipf >= 4:
+    "putting", "taking");
   - ``specific``: anything else, and a new fact until shown otherwise
     ("creativity" for "attention to detail", "weekly audits", "hospitals").
 
@@ -41,7 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .lexicon import antonyms, commonness, is_framing, related
+from .lexicon import antonyms, commonness, is_framing, is_verb_form, related
 from .text import STOPWORDS, content_terms, names, negated_terms, split_sentences, stem, words
 
 __all__ = [
@@ -170,7 +171,7 @@ def compounds(claim: str, window: str) -> set[str]:
     return out
 
 
-def word_kind(word: str, common_zipf: float, as_verb: bool = False) -> str:
+def word_kind(word: str, common_zipf: float, as_verb: bool = False, verb_zipf: float | None = None) -> str:
     """``framing``, ``source``, ``common`` or ``specific``: what a missing claim word is.
 
     ``as_verb``: the word follows its subject ("the profile *names* ...", "he *credits*"),
@@ -183,6 +184,8 @@ def word_kind(word: str, common_zipf: float, as_verb: bool = False) -> str:
         return "specific"
     if word in _FUNCTION_WORDS or commonness(word) >= common_zipf:
         return "common"
+    if verb_zipf is not None and commonness(word) >= verb_zipf and is_verb_form(word):
+        return "common"  # a common verb reworded as a participle: "putting", "taking"
     return "specific"
 
 
@@ -256,6 +259,42 @@ def _role_terms(claim: str) -> list[str]:
     return out
 
 
+# The verb "to be" equates its two sides, and either may come first: "more data is
+# the best regularizer" / "the best regularizer is more data".
+_COPULAS = frozenset("is are was were be been being".split())
+_INVERSION_SPAN = 6  # content terms: how close the inverted pair must stand in the window
+
+
+def _terms_and_pivots(text: str, role: bool = False) -> tuple[list[str], list[int]]:
+    """The content terms of ``text`` (its role terms with ``role``), and where a form of
+    "to be" stands among them (the number of terms before it)."""
+    terms: list[str] = []
+    pivots: list[int] = []
+    tokens = words(text)
+    for prev, w in zip(["", *tokens], tokens):
+        if w in _COPULAS:
+            pivots.append(len(terms))
+            continue
+        found = content_terms(w)
+        if not found or (role and is_framing(w, prev in _SUBJECTS)):
+            continue
+        terms.extend(found)
+    return terms, pivots
+
+
+def _inverted(left: set[str], right: set[str], window_terms: list[str], pivots: list[int]) -> bool:
+    """The window states the claim's equation ``left`` is ``right`` the other way round:
+    around one of its "to be"s the right side comes first and the left side after, and
+    no term of either side stands on its own side ("Tesla is ahead of Waymo" does
+    not invert "Waymo is ahead of Tesla": "ahead" stays on the right)."""
+    for p in pivots:
+        before = set(window_terms[max(0, p - _INVERSION_SPAN):p])
+        after = set(window_terms[p:p + _INVERSION_SPAN])
+        if right & before and left & after and not right & (after - before) and not left & (before - after):
+            return True
+    return False
+
+
 def order_reversals(claim: str, window: str) -> float:
     """Share of the claim's nearby pairs of key terms that the window holds in reverse order.
 
@@ -263,18 +302,30 @@ def order_reversals(claim: str, window: str) -> float:
     around the verb. A change of voice reverses them too and is not
     counted ("founded by Altman" / "Altman founded"), and framing verbs are
     left out (:func:`_role_terms`): the relation is carried by the terms around them.
+    Neither is an equation stated the other way round ("more data is the best
+    regularizer" / "the best regularizer is more data", :func:`_inverted`).
     """
     if bool(_PASSIVE.search(claim)) != bool(_PASSIVE.search(window)):
         return 0.0
-    claim_terms, window_terms = _role_terms(core(claim)), content_terms(window)
+    claim_terms, claim_pivots = _terms_and_pivots(core(claim), role=True)
+    window_terms, window_pivots = _terms_and_pivots(window)
     positions: dict[str, list[int]] = {}
     for i, t in enumerate(window_terms):
         positions.setdefault(t, []).append(i)
     seq = [t for t in dict.fromkeys(claim_terms) if t in positions and claim_terms.count(t) == 1]
+    # Each "to be" of the claim that the window states the other way round (an equation).
+    inverted = []
+    for k, p in enumerate(claim_pivots):
+        lo = claim_pivots[k - 1] if k else 0
+        hi = claim_pivots[k + 1] if k + 1 < len(claim_pivots) else len(claim_terms)
+        if _inverted(set(claim_terms[lo:p]), set(claim_terms[p:hi]), window_terms, window_pivots):
+            inverted.append(p)
     pairs = first_reversed = closest_reversed = 0
     for i in range(len(seq)):
         for j in range(i + 1, min(i + 4, len(seq))):  # nearby pairs carry the relation
             pairs += 1
+            if any(claim_terms.index(seq[i]) < p <= claim_terms.index(seq[j]) for p in inverted):
+                continue  # the two sides of an equation the window states the other way round
             first_reversed += positions[seq[i]][0] > positions[seq[j]][0]
             _, a, b = min((abs(x - y), x, y) for x in positions[seq[i]] for y in positions[seq[j]])
             closest_reversed += a > b
@@ -391,6 +442,7 @@ def align(
     question: str = "",
     common_zipf: float = 5.0,
     titles: Sequence[str] = (),
+    verb_zipf: float | None = None,
 ) -> Alignment:
     """Line ``claim`` up with the best window of each cited passage.
 
@@ -435,7 +487,7 @@ def align(
     tokens = words(text)
     after_subject = {w for prev, w in zip(tokens, tokens[1:]) if prev in _SUBJECTS or prev in SOURCE_NOUNS}
     missing = [(surface.get(t, t), "common" if t in named and t in elsewhere
-                else word_kind(surface.get(t, t), common_zipf, surface.get(t, t) in after_subject))
+                else word_kind(surface.get(t, t), common_zipf, surface.get(t, t) in after_subject, verb_zipf))
                for t in terms if t not in have]
     claim_words = set(words(_AT_ALL.sub(" ", text)))  # "no C++ left at all" says no more than "no C++"
     window_words = expanded(window)

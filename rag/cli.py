@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="faithfulness judge: offline (default, deterministic) or the configured LLM too")
     p.add_argument("--squad", metavar="FILE", help="instead: SQuAD v1.1 dev JSON, in a collection of its own")
     p.add_argument("--retrieval-only", action="store_true", help="with --squad: score retrieval on every question")
+    p.add_argument("--paragraph-removed", action="store_true",
+                   help="with --squad: refusal when each question's own paragraph is left out of the index "
+                   "(held-out articles; the report plots the trade-off curve)")
     p.add_argument("--squad2", metavar="FILE",
                    help="instead: refusal on SQuAD 2.0 (answerable vs adversarial unanswerable), in its own collection")
     p.add_argument("--fooled", type=float, default=0.0, metavar="SHARE",
@@ -218,6 +221,13 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
         result = run_squad2_eval(settings, Path(args.squad2), args.limit, Path(args.out) if args.out else None,
                                  progress=sys.stderr.isatty(), fooled=args.fooled)
+        print(json.dumps(result, indent=2))
+        return 0
+    if args.squad and args.paragraph_removed:
+        from evals.squad_eval import run_refusal_eval
+
+        result = run_refusal_eval(settings, Path(args.squad), True, args.limit, Path(args.out) if args.out else None,
+                                  progress=sys.stderr.isatty(), fooled=args.fooled)
         print(json.dumps(result, indent=2))
         return 0
     if args.squad:

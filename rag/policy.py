@@ -45,7 +45,8 @@ Strategy = Literal["generative", "extractive"]
 # A sentence sharing this share of its terms with an earlier one repeats it
 # (small models loop; strong ones restate their first sentence as a summary).
 _REPEAT_OVERLAP = 0.8
-# Fewer content terms than this is a heading or a fragment ("Karpathy's career:").
+# Fewer content terms than this is a heading or a fragment ("Karpathy's career:"),
+# unless it is a short sentence of its own ("He says we are in the 1960s of LLMs.").
 _MIN_CLAIM_TERMS = 3
 # A quote shorter than this (in words) takes the next sentence of its paragraph along
 # (the seeds' sentences run 10-20 words; a 60-word quote is already two long ones).
@@ -170,7 +171,7 @@ class AnswerPolicy:
 
     def _off_topic(self, text: str, terms: set[str]) -> str:
         """Why a supported sentence still does not belong in the answer, or ''."""
-        if len(terms) < _MIN_CLAIM_TERMS:
+        if len(terms) < _MIN_CLAIM_TERMS and not _short_sentence(text, terms):
             return "a fragment, not a claim"
         if not terms - set(content_terms(self.question)):
             return "only restates the question"
@@ -277,6 +278,11 @@ class AnswerPolicy:
     def declined(draft: str, checks: Sequence[SentenceCheck]) -> bool:
         """The model said the passages do not answer, and nothing it wrote was shown."""
         return is_refusal(draft) and not any(c.shown for c in checks)
+
+
+def _short_sentence(text: str, terms: set[str]) -> bool:
+    """Two content terms in a sentence of four words or more that ends like one: a claim."""
+    return len(terms) >= 2 and len(text.split()) >= 4 and text.rstrip()[-1:] in ".!"
 
 
 def _unshown(extract: Extract, shown_window: str) -> Extract | None:

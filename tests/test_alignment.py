@@ -91,6 +91,17 @@ def test_a_change_of_voice_is_not_a_swapped_relation() -> None:
     assert not swapped_names("He says Tesla has a software problem while Waymo has a hardware problem.", headed)
 
 
+def test_an_equation_may_be_stated_either_way_round_but_its_sides_may_not_trade_terms() -> None:
+    limit = default_params().max_order
+    window = ('30. The Best Regularizer is More Data: "It is a very common mistake to spend a lot of '
+              'engineering cycles trying to squeeze juice out of a small dataset."')
+    assert order_reversals("He considers more data to be the best regularizer.", window) == 0.0
+    assert order_reversals("More data is the best regularizer.", window) == 0.0
+    # Not an inversion: one term moved across "is", the other stayed on its side.
+    assert order_reversals("Waymo is ahead of Tesla in robotaxis.", "Tesla is ahead of Waymo in robotaxis.") > limit
+    assert order_reversals("Karpathy was the student of Fei-Fei Li.", "Fei-Fei Li was the student of Karpathy.") > limit
+
+
 def test_swapped_sides_of_from_to_and_over() -> None:
     window = 'The focus is shifting from "can we train it?" to "can we deploy it affordably?"'
     assert swapped_relation('The question is shifting from "can we deploy it affordably?" to "can we train it?"',

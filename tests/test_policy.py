@@ -114,3 +114,12 @@ def test_a_second_quote_never_repeats_a_sentence_and_leads_when_it_holds_the_ans
     assert [q.window for q in quotes] == ["The class was designated CS231n.",
                                           "He moved to Stanford in 2011. There he designed the first course on vision."]
     assert quotes[0].span == "CS231n"
+
+
+def test_a_short_sentence_is_a_claim_and_a_heading_is_not() -> None:
+    sentence, heading = "He says we are in the 1960s of LLMs.", "Karpathy's career:"
+    verifier = Verifier({sentence: {1}, heading: {1}})
+    policy = _policy(verifier, Relevance({sentence: 0.9, heading: 0.9}))
+    assert policy.check_sentence(sentence, [2]).shown
+    check = policy.check_sentence(heading, [2])
+    assert not check.shown and check.reason == "a fragment, not a claim"

@@ -32,3 +32,35 @@ def test_a_fooled_share_answers_that_many_unanswerable_questions_with_the_plausi
     answered = [r for r in rows[1:] if "sentences" in r]
     assert len(answered) == 3
     assert all(r["sentences"][0]["text"] == "Rollo was their first ruler." for r in answered)
+
+
+def test_the_paragraph_removed_set_indexes_even_paragraphs_and_asks_about_all() -> None:
+    from evals.squad import paragraph_removed, removed_split
+
+    paragraphs = [SquadParagraph(f"{a:02d}-{i}", f"T{a}", f"text {a} {i}") for a in range(18) for i in range(4)]
+    questions = [SquadQuestion(f"q{a}-{i}-{k}", "Who?", ("x",), f"{a:02d}-{i}") for a in range(18) for i in range(4)
+                 for k in range(3)]
+    indexed, asked = paragraph_removed(paragraphs, questions)
+    assert {p.pid.split("-")[1] for p in indexed} == {"0", "2"}
+    assert {p.pid.split("-")[0] for p in indexed} == {f"{a:02d}" for a in range(16)}  # 16 articles only
+    assert len(asked) == 16 * 4 * 3 // 3
+    assert all(q.answerable == (int(q.pid.split("-")[1]) % 2 == 0) for q in asked)
+    assert {removed_split(q) for q in asked if int(q.article) >= 8} == {"test"}
+    assert {removed_split(q) for q in asked if int(q.article) < 8} == {"train"}
+
+
+def test_the_refusal_curve_moves_only_the_answerability_refusals() -> None:
+    from evals.squad_eval import ANSWERABILITY_REASON, refusal_curve
+
+    records = [
+        {"answerable": True, "refused": False, "refusal_reason": None, "probability": 0.6},
+        {"answerable": True, "refused": True, "refusal_reason": ANSWERABILITY_REASON, "probability": 0.2},
+        {"answerable": False, "refused": True, "refusal_reason": "the passages do not say which month",
+         "probability": 0.9},
+        {"answerable": False, "refused": False, "refusal_reason": None, "probability": 0.4},
+    ]
+    curve = {round(t, 3): (wrong, right) for t, wrong, right in refusal_curve(records)}
+    assert curve[0.0] == (0.0, 0.5)  # only the slot refusal stays
+    assert curve[0.3] == (0.5, 0.5)
+    assert curve[0.5] == (0.5, 1.0)
+    assert curve[1.0] == (1.0, 1.0)
