@@ -224,7 +224,7 @@ class Settings(BaseSettings):
         le=1.0,
         description="Refuse without calling the LLM when the best passage's cosine similarity to the "
         "question is below this. Default: the learned bar in rag/params/answerability.json (refuses about "
-        "1 % of answerable questions on the training corpora).",
+        "0.2 % of answerable questions on the training corpora).",
     )
     min_query_coverage: float | None = Field(
         default=None,
