@@ -14,8 +14,7 @@ way a careful reader checks a sentence against its source:
   - ``source``: the document itself ("the author", "the profile", "the
     summary");
   - ``common``: glue words of general English (Zipf >= 5: "next", "step",
-    "during"), and common verbs reworded as -ing participles (Zipf >= 4:
-    "putting", "taking");
+    "during");
   - ``specific``: anything else, and a new fact until shown otherwise
     ("creativity" for "attention to detail", "weekly audits", "hospitals").
 
@@ -42,7 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .lexicon import antonyms, commonness, is_framing, is_verb_form, related
+from .lexicon import antonyms, commonness, is_framing, related
 from .text import STOPWORDS, content_terms, names, negated_terms, split_sentences, stem, words
 
 __all__ = [
@@ -171,7 +170,7 @@ def compounds(claim: str, window: str) -> set[str]:
     return out
 
 
-def word_kind(word: str, common_zipf: float, as_verb: bool = False, verb_zipf: float | None = None) -> str:
+def word_kind(word: str, common_zipf: float, as_verb: bool = False) -> str:
     """``framing``, ``source``, ``common`` or ``specific``: what a missing claim word is.
 
     ``as_verb``: the word follows its subject ("the profile *names* ...", "he *credits*"),
@@ -184,8 +183,6 @@ def word_kind(word: str, common_zipf: float, as_verb: bool = False, verb_zipf: f
         return "specific"
     if word in _FUNCTION_WORDS or commonness(word) >= common_zipf:
         return "common"
-    if verb_zipf is not None and commonness(word) >= verb_zipf and is_verb_form(word):
-        return "common"  # a common verb reworded as a participle: "putting", "taking"
     return "specific"
 
 
@@ -262,18 +259,26 @@ def _role_terms(claim: str) -> list[str]:
 # The verb "to be" equates its two sides, and either may come first: "more data is
 # the best regularizer" / "the best regularizer is more data".
 _COPULAS = frozenset("is are was were be been being".split())
+# ... but not a quantified one: "most transformers are language models" is not
+# "most language models are transformers".
+_QUANTIFIERS = frozenset("all every each most many much some few several no none any".split())
 _INVERSION_SPAN = 6  # content terms: how close the inverted pair must stand in the window
 
 
 def _terms_and_pivots(text: str, role: bool = False) -> tuple[list[str], list[int]]:
     """The content terms of ``text`` (its role terms with ``role``), and where a form of
-    "to be" stands among them (the number of terms before it)."""
+    "to be" stands among them (the number of terms before it); a "to be" after a
+    quantifier ("most X are Y") is no pivot."""
     terms: list[str] = []
     pivots: list[int] = []
+    quantified = False
     tokens = words(text)
     for prev, w in zip(["", *tokens], tokens):
+        quantified = quantified or w in _QUANTIFIERS
         if w in _COPULAS:
-            pivots.append(len(terms))
+            if not quantified:
+                pivots.append(len(terms))
+            quantified = False
             continue
         found = content_terms(w)
         if not found or (role and is_framing(w, prev in _SUBJECTS)):
@@ -285,12 +290,14 @@ def _terms_and_pivots(text: str, role: bool = False) -> tuple[list[str], list[in
 def _inverted(left: set[str], right: set[str], window_terms: list[str], pivots: list[int]) -> bool:
     """The window states the claim's equation ``left`` is ``right`` the other way round:
     around one of its "to be"s the right side comes first and the left side after, and
-    no term of either side stands on its own side ("Tesla is ahead of Waymo" does
-    not invert "Waymo is ahead of Tesla": "ahead" stays on the right)."""
+    no term of either side also stands on its own side ("Tesla is ahead of Waymo"
+    does not invert "Waymo is ahead of Tesla": "ahead" stays on the right; nor
+    does "Li, a Stanford advisor, was the advisor of Karpathy" invert "Karpathy was
+    the advisor of Li")."""
     for p in pivots:
         before = set(window_terms[max(0, p - _INVERSION_SPAN):p])
         after = set(window_terms[p:p + _INVERSION_SPAN])
-        if right & before and left & after and not right & (after - before) and not left & (before - after):
+        if right & before and left & after and not right & after and not left & before:
             return True
     return False
 
@@ -442,7 +449,6 @@ def align(
     question: str = "",
     common_zipf: float = 5.0,
     titles: Sequence[str] = (),
-    verb_zipf: float | None = None,
 ) -> Alignment:
     """Line ``claim`` up with the best window of each cited passage.
 
@@ -487,7 +493,7 @@ def align(
     tokens = words(text)
     after_subject = {w for prev, w in zip(tokens, tokens[1:]) if prev in _SUBJECTS or prev in SOURCE_NOUNS}
     missing = [(surface.get(t, t), "common" if t in named and t in elsewhere
-                else word_kind(surface.get(t, t), common_zipf, surface.get(t, t) in after_subject, verb_zipf))
+                else word_kind(surface.get(t, t), common_zipf, surface.get(t, t) in after_subject))
                for t in terms if t not in have]
     claim_words = set(words(_AT_ALL.sub(" ", text)))  # "no C++ left at all" says no more than "no C++"
     window_words = expanded(window)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .text import stem
 
-__all__ = ["antonyms", "commonness", "is_framing", "is_verb_form", "related", "wordnet_dir"]
+__all__ = ["antonyms", "commonness", "is_framing", "related", "wordnet_dir"]
 
 # Pointer symbols followed from a word's synsets: derivation, similar-to, pertainym and
 # see-also (wndb(5WN)).
@@ -232,28 +232,3 @@ def commonness(word: str) -> float:
     from wordfreq import zipf_frequency  # imported on first use: it loads its word lists
 
     return float(zipf_frequency(word, "en"))
-
-
-@lru_cache(maxsize=65536)
-def is_verb_form(word: str) -> bool:
-    """``word`` is the -ing form ("putting", "taking") of a verb whose lemma is used
-    more often as a verb than otherwise (WordNet's tagged counts).
-
-    A strong model rewords the passage with participial phrases ("taking video in
-    and *putting* driving commands out" for "video in, driving commands out"):
-    they elaborate what the sentence asserts. A finite verb is the assertion
-    itself ("Eureka Labs *offers* it free", "Subutai and Jebe *captured* him"),
-    and an -ed form is as often finite as not, so neither is such a form.
-    Without WordNet, False.
-    """
-    wordnet = _load()
-    if wordnet is None:
-        return False
-    word = word.lower()
-    if not word.endswith("ing"):
-        return False
-    lemma = wordnet.verb_lemma(word)
-    if lemma is None or lemma == word:
-        return False
-    as_verb, otherwise = wordnet.tagged.get(lemma, [0, 0])
-    return as_verb > otherwise

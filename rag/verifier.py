@@ -70,7 +70,6 @@ class VerifierParams:
     """The learned limits of the alignment checks (``rag/params/verifier.json``)."""
 
     common_zipf: float = 5.0  # a missing word at least this common in English (Zipf) is glue
-    verb_zipf: float | None = None  # ... and the -ing form of a verb this common (None: no such rule)
     max_common: int = 2  # missing glue words a claim may have
     max_framing: int = 1  # missing framing verbs ("argues") and source nouns ("the author")
     min_recall: float = 0.5  # IDF-weighted share of the claim its evidence window must hold
@@ -287,7 +286,7 @@ class Verifier:
         """How ``claim`` lines up with the best window of each passage (:func:`rag.alignment.align`)."""
         evidence = [self._windows(p, 3) for p in passages]
         return align(claim, evidence, self.embedder.embed_query(claim), self.idf, question, self.params.common_zipf,
-                     titles, self.params.verb_zipf)
+                     titles)
 
     def check(self, claim: str, passages: Sequence[str], titles: Sequence[str] = (), question: str = "") -> Support:
         """Support of ``claim`` by the passages taken together.

@@ -100,6 +100,10 @@ def test_an_equation_may_be_stated_either_way_round_but_its_sides_may_not_trade_
     # Not an inversion: one term moved across "is", the other stayed on its side.
     assert order_reversals("Waymo is ahead of Tesla in robotaxis.", "Tesla is ahead of Waymo in robotaxis.") > limit
     assert order_reversals("Karpathy was the student of Fei-Fei Li.", "Fei-Fei Li was the student of Karpathy.") > limit
+    # Nor when the passage also names the role on the other side, or a quantifier makes it one-way.
+    assert order_reversals("Karpathy was the advisor of Fei-Fei Li.",
+                           "Fei-Fei Li, a celebrated Stanford advisor, was the advisor of Karpathy.") > limit
+    assert order_reversals("Most transformers are language models.", "Most language models are transformers.") > limit
 
 
 def test_swapped_sides_of_from_to_and_over() -> None:

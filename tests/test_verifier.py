@@ -7,7 +7,7 @@ import pytest
 
 from rag.config import load_settings
 from rag.embeddings import FakeEmbedder, get_embedder
-from rag.verifier import Verifier, default_params, missing_names, negation_conflict
+from rag.verifier import Verifier, missing_names, negation_conflict
 
 TESLA = (
     "Elon Musk recruited Karpathy in 2017 to lead computer vision at Tesla. This role marked a pivotal shift in the "
@@ -65,7 +65,6 @@ PARAPHRASES = [
      "What should people study according to Karpathy?"),
 ]
 
-PREDICTION = "His prediction: in ten years, Tesla's system will be a single neural net. Video in, commands out."
 REGULARIZER = ('The Best Regularizer is More Data: "It is a very common mistake to spend a lot of engineering cycles '
                'trying to squeeze juice out of a small dataset when you could instead be collecting more data."')
 CAREER = ("Sam Altman and Elon Musk founded OpenAI in 2015. They recruited Karpathy as a founding research "
@@ -76,8 +75,6 @@ STRONG = [p for p in PARAPHRASES if p[0] in ("relation", "yes-no", "list")] + [
     ("framing", "The profile argues that Tesla bet the entire Autopilot program on cameras alone.", TESLA,
      "What did Tesla bet on?"),
     ("passive", "OpenAI was founded in 2015 by Sam Altman and Elon Musk.", CAREER, "Who founded OpenAI?"),
-    ("reworded-verb", "He predicts that in ten years Tesla's system will be a single neural net, taking video in "
-     "and putting commands out.", PREDICTION, "What does Karpathy predict Tesla's system will look like?"),
     ("equation", "He considers more data to be the best regularizer.", REGULARIZER,
      "What does Karpathy consider the best regularizer?"),
 ]
@@ -190,21 +187,6 @@ def test_commonness_separates_glue_words_from_facts() -> None:
     assert commonness("step") > commonness("creativity")
     assert commonness("though") >= 5.0 > commonness("locomotion")
     assert commonness("qwzxv") == 0.0
-
-
-def test_common_verbs_reworded_as_ing_forms_are_glue_and_finite_verbs_and_nouns_are_not() -> None:
-    from rag.alignment import word_kind
-    from rag.lexicon import is_verb_form
-
-    assert is_verb_form("putting") and is_verb_form("taking")
-    assert not is_verb_form("schools") and not is_verb_form("collection") and not is_verb_form("put")
-    # A finite verb is the claim's assertion ("offers it free", "Subutai and Jebe captured him").
-    assert not is_verb_form("offers") and not is_verb_form("captured")
-    limits = default_params()
-    assert word_kind("putting", limits.common_zipf, verb_zipf=limits.verb_zipf) == "common"
-    assert word_kind("putting", limits.common_zipf) == "specific"  # no verb rule: a new fact
-    assert word_kind("telemetry", limits.common_zipf, verb_zipf=limits.verb_zipf) == "specific"
-    assert word_kind("hospitals", limits.common_zipf, verb_zipf=limits.verb_zipf) == "specific"
 
 
 def test_a_number_must_be_stated_with_what_the_claim_says() -> None:
