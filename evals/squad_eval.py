@@ -121,9 +121,6 @@ def scripted_decliner(paragraphs: list, questions: list, path: Path, fooled: flo
     return path
 
 
-ANSWERABILITY_REASON = "the passages do not seem to answer this question"
-
-
 def run_squad2_eval(
     settings: Settings,
     squad2_path: Path,
@@ -163,7 +160,7 @@ def run_refusal_eval(
     """
     from tqdm.auto import tqdm
 
-    from rag.qtypes import answer_type
+    from rag.policy import operating_threshold
 
     from .train_answerability import _store
 
@@ -195,7 +192,6 @@ def run_refusal_eval(
         text = "" if answer.refused else answer.text
         records.append({
             "id": q.qid, "question": q.question, "answerable": q.answerable, "answers": list(q.answers),
-            "kind": answer_type(q.question),
             "answer": answer.text, "mode": answer.mode, "refused": answer.refused,
             "refusal_reason": answer.refusal_reason, "short_answer": answer.short_answer,
             "contains_answer": contains_answer(text, q.answers) if q.answerable else None,
@@ -208,7 +204,8 @@ def run_refusal_eval(
     pos = [r for r in records if r["answerable"]]
     neg = [r for r in records if not r["answerable"]]
     answered = [r for r in pos if not r["refused"]]
-    threshold = _shipped_threshold(bench)
+    threshold = operating_threshold(bench)
+    curve = refusal_curve(records)
     summary = {
         "mode": name, "questions": len(records), "model": f"{answerer.strategy} {bench.llm}",
         "fooled": fooled if bench.llm == "replay" else None,
@@ -219,21 +216,12 @@ def run_refusal_eval(
         "threshold": threshold,
         # The best the threshold alone can reach, for the targets' kind of question:
         # unanswerable refused while at most this share of answerable ones is refused.
-        "at_wrong_refusals": {str(w): _best_at(refusal_curve(records), w) for w in (0.05, 0.10, 0.15)},
+        "at_wrong_refusals": {str(w): _best_at(curve, w) for w in (0.05, 0.10, 0.15)},
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     if threshold is not None and neg and pos:
-        plot_curve(records, threshold, out / "curve.png", f"{name}, held-out articles ({len(records)} questions)")
+        plot_curve(records, curve, threshold, out / "curve.png", f"{name}, held-out articles ({len(records)} questions)")
     return summary
-
-
-def _shipped_threshold(settings: Settings) -> float | None:
-    from rag.answerability import default_model
-
-    model = default_model()
-    if settings.answerability_threshold is not None:
-        return settings.answerability_threshold
-    return model.threshold_for(settings.max_wrong_refusals) if model is not None else None
 
 
 def refusal_curve(records: list[dict[str, Any]], points: int = 201) -> list[tuple[float, float, float]]:
@@ -243,7 +231,10 @@ def refusal_curve(records: list[dict[str, Any]], points: int = 201) -> list[tupl
     declining) stays whatever the threshold; a question the answerability
     model refused is answered below its probability.
     """
-    fixed = [r["refused"] and r.get("refusal_reason") != ANSWERABILITY_REASON for r in records]
+    from rag.policy import NOT_ANSWERED
+
+    # (after a draft none of which was supported, the reason ends with NOT_ANSWERED)
+    fixed = [r["refused"] and not (r.get("refusal_reason") or "").endswith(NOT_ANSWERED) for r in records]
     probs = [r.get("probability") for r in records]
     pos = sum(1 for r in records if r["answerable"]) or 1
     neg = sum(1 for r in records if not r["answerable"]) or 1
@@ -261,14 +252,14 @@ def _best_at(curve: list[tuple[float, float, float]], max_wrong: float) -> float
     return round(max((right for _, wrong, right in curve if wrong <= max_wrong), default=0.0), 4)
 
 
-def plot_curve(records: list[dict[str, Any]], threshold: float, path: Path, title: str) -> Path:
-    """The trade-off curve over the answerability threshold, the shipped point marked."""
+def plot_curve(records: list[dict[str, Any]], curve: list[tuple[float, float, float]], threshold: float, path: Path,
+               title: str) -> Path:
+    """The trade-off ``curve`` (:func:`refusal_curve` of ``records``), the shipped point marked."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    curve = refusal_curve(records)
     pos = [r for r in records if r["answerable"]]
     neg = [r for r in records if not r["answerable"]]
     fig, ax = plt.subplots(figsize=(6.4, 4.6))

@@ -243,19 +243,6 @@ def opposite_terms(claim: str, window: str) -> list[str]:
     return sorted(t for t in claim_terms - window_terms if not antonyms(t).isdisjoint(window_terms - claim_terms))
 
 
-def _role_terms(claim: str) -> list[str]:
-    """The claim's content terms that can carry a relation: not its framing verbs
-    ("he *thinks* X" states X wherever the passage puts its "I think")."""
-    out = []
-    tokens = words(claim)
-    for prev, w in zip(["", *tokens], tokens):
-        terms = content_terms(w)
-        if not terms or is_framing(w, prev in _SUBJECTS):
-            continue
-        out.extend(terms)
-    return out
-
-
 # The verb "to be" equates its two sides, and either may come first: "more data is
 # the best regularizer" / "the best regularizer is more data".
 _COPULAS = frozenset("is are was were be been being".split())
@@ -266,9 +253,11 @@ _INVERSION_SPAN = 6  # content terms: how close the inverted pair must stand in 
 
 
 def _terms_and_pivots(text: str, role: bool = False) -> tuple[list[str], list[int]]:
-    """The content terms of ``text`` (its role terms with ``role``), and where a form of
-    "to be" stands among them (the number of terms before it); a "to be" after a
-    quantifier ("most X are Y") is no pivot."""
+    """The content terms of ``text``, and where a form of "to be" stands among them (the
+    number of terms before it); a "to be" after a quantifier ("most X are Y") is no pivot.
+
+    ``role``: only the terms that can carry a relation, not framing verbs ("he
+    *thinks* X" states X wherever the passage puts its "I think")."""
     terms: list[str] = []
     pivots: list[int] = []
     quantified = False
@@ -308,7 +297,7 @@ def order_reversals(claim: str, window: str) -> float:
     A swapped relation ("A trained B" for "B trained A") reverses the pairs
     around the verb. A change of voice reverses them too and is not
     counted ("founded by Altman" / "Altman founded"), and framing verbs are
-    left out (:func:`_role_terms`): the relation is carried by the terms around them.
+    left out (:func:`_terms_and_pivots`): the relation is carried by the terms around them.
     Neither is an equation stated the other way round ("more data is the best
     regularizer" / "the best regularizer is more data", :func:`_inverted`).
     """

@@ -23,7 +23,7 @@ from .embeddings import Embedder, get_embedder
 from .errors import BackendError, RagError
 from .extract import Extract, Relevance, display_text, locate
 from .llm import LLM, get_llm
-from .policy import AnswerPolicy, SentenceCheck, Strategy, strategy_for
+from .policy import NOT_ANSWERED, AnswerPolicy, SentenceCheck, Strategy, strategy_for
 from .prompts import build_prompt
 from .reader import Reader, get_reader
 from .retrieval import Candidate, Retrieval, Retriever
@@ -460,7 +460,7 @@ class Answerer:
         common = {"draft": draft, "removed_citations": removed_citations,
                   "answerability": {"probability": probability, "signals": signals}}
         if not policy.answerable(candidates, probability):
-            reason = "the passages do not seem to answer this question"
+            reason = NOT_ANSWERED
             if checks:
                 reason = "no sentence of the draft is supported by the passages, and " + reason
             return self._refusal(base, passages, reason, sentences=verdicts, **common)

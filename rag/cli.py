@@ -223,6 +223,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
                                  progress=sys.stderr.isatty(), fooled=args.fooled)
         print(json.dumps(result, indent=2))
         return 0
+    if args.paragraph_removed and not args.squad:
+        print("error: --paragraph-removed needs --squad FILE (SQuAD v1.1 dev JSON)", file=sys.stderr)
+        return 2
     if args.squad and args.paragraph_removed:
         from evals.squad_eval import run_refusal_eval
 

@@ -38,7 +38,8 @@ from .retrieval import Retrieval
 from .text import content_terms, normalise_for_match, split_sentences
 from .verifier import Support, Verifier
 
-__all__ = ["AnswerPolicy", "SentenceCheck", "Strategy", "strategy_for", "unfilled_slot"]
+__all__ = ["NOT_ANSWERED", "AnswerPolicy", "SentenceCheck", "Strategy", "operating_threshold", "strategy_for",
+           "unfilled_slot"]
 
 Strategy = Literal["generative", "extractive"]
 
@@ -51,6 +52,8 @@ _MIN_CLAIM_TERMS = 3
 # A quote shorter than this (in words) takes the next sentence of its paragraph along
 # (the seeds' sentences run 10-20 words; a 60-word quote is already two long ones).
 _SHORT_WINDOW = 60
+# Why a question is refused when the answerability model finds the corpus does not answer it.
+NOT_ANSWERED = "the passages do not seem to answer this question"
 _UNFILLED = {"month": "the passages do not say which month", "year": "the passages do not say which year",
              "count": "the passages do not give that count"}
 
@@ -66,6 +69,17 @@ def unfilled_slot(question: str, texts: Sequence[str]) -> str | None:
         return None
     kind = answer_type(question)
     return None if any(fills_slot(t, kind, question) for t in texts) else _UNFILLED[slot]
+
+
+def operating_threshold(settings: Settings) -> float | None:
+    """The answerability threshold in force: the configured one (``rag calibrate``), else
+    the learned model's for ``max_wrong_refusals``; None without a trained model."""
+    model = default_model()
+    if model is None:
+        return None
+    if settings.answerability_threshold is not None:
+        return settings.answerability_threshold
+    return model.threshold_for(settings.max_wrong_refusals)
 
 
 def strategy_for(settings: Settings) -> Strategy:
@@ -216,12 +230,9 @@ class AnswerPolicy:
         """The operating point: the learned model's threshold, or the quote relevance bar."""
         if not candidates:
             return False
-        model = default_model()
-        if probability is None or model is None:
+        threshold = operating_threshold(self.settings)
+        if probability is None or threshold is None:
             return candidates[0].relevance >= self.settings.min_quote_relevance
-        threshold = self.settings.answerability_threshold
-        if threshold is None:
-            threshold = model.threshold_for(self.settings.max_wrong_refusals)
         return probability >= threshold
 
     def extracts(self, candidates: list[Extract], reader: Reader | None) -> list[Extract]:

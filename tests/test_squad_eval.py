@@ -50,11 +50,12 @@ def test_the_paragraph_removed_set_indexes_even_paragraphs_and_asks_about_all() 
 
 
 def test_the_refusal_curve_moves_only_the_answerability_refusals() -> None:
-    from evals.squad_eval import ANSWERABILITY_REASON, refusal_curve
+    from evals.squad_eval import refusal_curve
+    from rag.policy import NOT_ANSWERED
 
     records = [
         {"answerable": True, "refused": False, "refusal_reason": None, "probability": 0.6},
-        {"answerable": True, "refused": True, "refusal_reason": ANSWERABILITY_REASON, "probability": 0.2},
+        {"answerable": True, "refused": True, "refusal_reason": NOT_ANSWERED, "probability": 0.2},
         {"answerable": False, "refused": True, "refusal_reason": "the passages do not say which month",
          "probability": 0.9},
         {"answerable": False, "refused": False, "refusal_reason": None, "probability": 0.4},
