@@ -24,6 +24,7 @@ from rag.verifier import default_params
     ("author", "source"), ("profile", "source"), ("summary", "source"),
     ("during", "common"), ("toward", "common"), ("next", "common"), ("plus", "common"),
     ("years", "specific"), ("months", "specific"), ("decade", "specific"),  # common words, but a changed date
+    ("half", "specific"), ("double", "specific"), ("percent", "specific"),  # common words, but an amount
     ("creativity", "specific"), ("hospitals", "specific"), ("regulatory", "specific"),
 ])
 def test_missing_words_are_told_apart(word: str, kind: str) -> None:
@@ -120,3 +121,27 @@ def test_a_sentence_goes_on_after_a_quoted_question_and_a_title() -> None:
     text = 'The focus shifts from "can we train it?" to "can we deploy it?" He was Tesla\'s Sr. Director of AI.'
     assert split_sentences(text) == ['The focus shifts from "can we train it?" to "can we deploy it?"',
                                      "He was Tesla's Sr. Director of AI."]
+
+
+def test_a_dash_bracket_or_table_bar_ends_a_negation() -> None:
+    from rag.text import negated_terms
+
+    assert negated_terms("expensive hardware that doesn't scale—then distills those signals") == {"scale"}
+    assert negated_terms("Vision-only perception (No LiDAR/Radar) | Proven viability") == {"lidar", "radar"}
+    assert negated_terms("Tesla does not use LiDAR sensors") == {"use", "lidar", "sensor"}
+    window = "Karpathy explains that Tesla runs cars with LiDAR during data collection—expensive hardware that " \
+             "doesn't scale—then distills those signals into a vision-only production package."
+    assert not negation_conflict("Tesla distills the signals into a vision-only production package.", window)
+    assert negation_conflict("Tesla's hardware scales.", window)
+
+
+def test_a_quantifier_on_the_windows_own_number_says_no_more() -> None:
+    from rag.alignment import _unqualified
+
+    window = "A single ResNet backbone processes eight external video feeds simultaneously."
+    assert "all" not in _unqualified("It processes all eight external video feeds at once.", window)
+    assert "only" not in _unqualified("It is only about 0.001% cognition.", "It is like 0.001% cognition.")
+    # Another number, or no number at all, and the qualifier is a claim the window must make.
+    assert "only" in _unqualified("It is only about 5% cognition.", "It is like 0.001% cognition.")
+    assert "only" in _unqualified("Tesla only uses cameras.", "Tesla uses cameras.")
+    assert "All" in _unqualified("All of the C++ was replaced.", "Much of the C++ was replaced.")
