@@ -135,13 +135,12 @@ def test_a_dash_bracket_or_table_bar_ends_a_negation() -> None:
     assert negation_conflict("Tesla's hardware scales.", window)
 
 
-def test_a_quantifier_on_the_windows_own_number_says_no_more() -> None:
+def test_only_on_the_windows_own_number_says_no_more() -> None:
     from rag.alignment import _unqualified
 
-    window = "A single ResNet backbone processes eight external video feeds simultaneously."
-    assert "all" not in _unqualified("It processes all eight external video feeds at once.", window)
     assert "only" not in _unqualified("It is only about 0.001% cognition.", "It is like 0.001% cognition.")
+    assert "just" not in _unqualified("It took just three days.", "It took three days.")
     # Another number, or no number at all, and the qualifier is a claim the window must make.
     assert "only" in _unqualified("It is only about 5% cognition.", "It is like 0.001% cognition.")
     assert "only" in _unqualified("Tesla only uses cameras.", "Tesla uses cameras.")
-    assert "All" in _unqualified("All of the C++ was replaced.", "Much of the C++ was replaced.")
+    assert "All" in _unqualified("All three pads were completed.", "Three pads were planned; two were completed.")
