@@ -156,7 +156,6 @@ def has_negation(text: str) -> bool:
 # Words, and the punctuation that ends a negation's scope: a dash, bracket or table
 # bar opens an aside ("doesn't scale—then distills …", "(No LiDAR/Radar) | Proven …").
 _SCOPE_TOKEN = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['’][A-Za-z]+)?|[.,;:!?—–()\[\]|]|(?<=\s)-(?=\s)")
-_SCOPE_PUNCTUATION = frozenset(".,;:!?—–()[]|-")
 _SCOPE = 4  # content words after a negation that it governs
 # A negation rarely reaches across a conjunction: "doesn't scale and they have sensors".
 _SCOPE_ENDS = frozenset("and but or while whereas because although though so yet".split())
@@ -192,7 +191,7 @@ def negated_terms(text: str) -> set[str]:
     for token in _SCOPE_TOKEN.findall(text):
         low = token.lower().replace("’", "'")
         pair, previous = (previous, low), low
-        if low in _SCOPE_PUNCTUATION or low in _SCOPE_ENDS:
+        if not low[0].isalnum() or low in _SCOPE_ENDS:  # every punctuation token ends the scope
             budget = 0
         elif (low in _NEW_SUBJECTS or (low == "you" and pair[0] in _CLAUSE_OPENERS)) \
                 and governed and governed[-1] not in _NEG_RAISING:

@@ -320,3 +320,9 @@ def test_a_wh_questions_own_qualifier_is_its_premise(verifier: Verifier) -> None
                            ["His research there investigated reinforcement learning and generative models."],
                            ["Career profile"], "What did Karpathy research during his first stint at OpenAI?")
     assert stint.supported, stint.reason
+
+
+def test_a_figure_in_words_or_in_symbols_is_the_same_figure(verifier: Verifier) -> None:
+    passage = ["The majority of the forest is contained within Brazil, with 60% of the rainforest."]
+    assert verifier.check("Brazil holds 60 percent of the rainforest.", passage).supported
+    assert not verifier.check("Brazil holds half of the rainforest.", passage).supported
