@@ -174,7 +174,7 @@ class _WordNet:
             for other in self.troponyms.get(key, ()):
                 out.update(self.lemmas.get(other, ()))
         # "contradict" is filed as a way to "show", "deny" as a way to "say": a verb
-        # that denies or doubt flips the claim, it never grounds it.
+        # that denies or doubts flips the claim, it never grounds it.
         out -= _POLAR_STEMS
         out.discard(term)
         return frozenset(out)
