@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from .text import STOPWORDS, content_terms, numbers
 
-__all__ = ["answer_type", "asked_unit", "exact_slot", "fills_slot", "has_answer_type", "typed_spans"]
+__all__ = ["answer_type", "asked_unit", "asked_words", "exact_slot", "fills_slot", "has_answer_type", "typed_spans"]
 
 _YEAR = re.compile(r"\b(?:1[5-9]\d\d|20\d\d)s?\b")
 _MONTHS = "january february march april may june july august september october november december"
@@ -60,7 +60,13 @@ def answer_type(question: str) -> str | None:
     return None
 
 
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“(\[]\s*|\n\s*)$")
+def asked_words(question: str) -> set[str]:
+    """The question's words, lower-cased, without function words: a name run that keeps its
+    "The" or "No" ("The Verge", "No Priors") is not asked just because the question says "the"."""
+    return {w.lower() for w in re.findall(r"[\w'’-]+", question)} - STOPWORDS
+
+
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;|\"“(\[]\s*|\n\s*)$")
 
 
 def _runs(text: str, span: bool = False) -> list[str]:
@@ -76,7 +82,11 @@ def _runs(text: str, span: bool = False) -> list[str]:
     for match in _NAME_RUN.finditer(text):
         words = match.group(0).split()
         initial = bool(_SENTENCE_START.search(text[max(0, match.start() - 3):match.start()]))
-        while words and words[0].lower().replace("’", "'") in STOPWORDS:
+        # A capitalised function word opening a sentence is just its first word ("Under
+        # Fei-Fei Li"); inside a sentence it belongs to the name ("in No Priors Ep. 80",
+        # "at The Verge"), unless it stands alone or is "I".
+        while words and words[0].lower().replace("’", "'") in STOPWORDS and (
+                initial or len(words) == 1 or words[0] == "I"):
             words = words[1:]
         if initial and not span and len(words) == 1 and words[0][1:].islower() and commonness(words[0].lower()) >= 4.5:
             continue
@@ -86,7 +96,7 @@ def _runs(text: str, span: bool = False) -> list[str]:
 
 
 def _persons(text: str, question: str, span: bool = False) -> list[str]:
-    asked = {w.lower() for w in re.findall(r"[\w'’-]+", question)}
+    asked = asked_words(question)
     out = []
     for run in _runs(text, span):
         parts = [p.lower().removesuffix("'s").removesuffix("’s") for p in run.split()]
@@ -111,7 +121,7 @@ def typed_spans(text: str, kind: str, question: str) -> Iterator[str]:
         yield from (p for p in _persons(text, question) if len(p.split()) >= 2)
         yield from _persons(text, question)
     elif kind == "name":
-        asked = {w.lower() for w in re.findall(r"[\w'’-]+", question)}
+        asked = asked_words(question)
         for run in _runs(text):
             if not any(w.lower() in asked for w in run.split()):
                 yield run
@@ -132,7 +142,7 @@ def has_answer_type(text: str, kind: str | None, question: str, span: bool = Fal
         return bool(_YEAR.search(text)) or any(m in text.lower() for m in _MONTHS.split())
     if kind == "person":
         return bool(_persons(text, question, span))
-    asked = {w.lower() for w in re.findall(r"[\w'’-]+", question)}
+    asked = asked_words(question)
     return any(not any(w.lower() in asked for w in run.split()) for run in _runs(text, span)) \
         or bool(re.search(r"[\"“][^\"”]{2,60}[\"”]", text))
 

@@ -28,7 +28,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from .errors import BackendError, ConfigError
-from .qtypes import answer_type, fills_slot, typed_spans
+from .qtypes import answer_type, asked_words, fills_slot, typed_spans
 from .text import content_terms, normalise_for_match
 
 __all__ = ["Reader", "LlamaReader", "RuleReader", "NoReader", "accept_span", "get_reader", "bundled_reader_path"]
@@ -145,7 +145,7 @@ def _full_name(run: str, question: str) -> bool:
     from .lexicon import commonness
 
     parts = [p.lower().removesuffix("'s").removesuffix("’s") for p in run.split()]
-    asked = {w.lower() for w in re.findall(r"[\w'’-]+", question)}
+    asked = asked_words(question)
     return len(parts) >= 2 and not any(p in asked for p in parts) and min(commonness(p) for p in parts) < 3.5 \
         and max(commonness(p) for p in parts) < 5.0
 

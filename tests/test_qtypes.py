@@ -74,6 +74,19 @@ def test_a_span_that_is_one_common_capitalised_word_is_still_a_name() -> None:
                        "In what language are Software 3.0 programs written?") == "English"
 
 
+
+def test_a_capitalised_function_word_inside_a_sentence_belongs_to_the_name() -> None:
+    from rag.reader import RuleReader
+
+    evidence = "Andrej Karpathy describes this arc in No Priors Ep. 80 | With Andrej Karpathy from OpenAI."
+    # Not "Priors Ep": the "No" is the podcast's name, not a function word opening a sentence.
+    assert RuleReader().span("What is the name of the show where Karpathy describes the arc?", evidence) == "No Priors Ep"
+    # After the title separator "|" a new sentence starts: "With" is not part of a name.
+    assert RuleReader().span("Who is quoted?", "Quotes | With Fei-Fei Li on stage.") == "Fei-Fei Li"
+    # The question's "the" does not make "The Verge" a name the question already gives.
+    assert has_answer_type("He told The Verge so.", "name", "Which outlet did he tell the story to?")
+    assert not has_answer_type("He told the story.", "name", "Which outlet did he tell the story to?")
+
 def test_unfilled_slot_reasons() -> None:
     month = "In which month of 2024 did Karpathy launch Eureka Labs?"
     assert unfilled_slot(month, ["He departed to launch Eureka Labs in 2024."]) == "the passages do not say which month"
