@@ -481,17 +481,29 @@ def align(
     total = sum(weight.values()) or 1.0
     licensed = licensed_terms(question)
 
-    def held(window: str) -> list[str]:
+    def found(window: str) -> list[str]:
         present = set(content_terms(window)) | spelled_out(text, window) | compounds(text, window)
-        return [t for t in terms if t in licensed or grounded(t, present)]
+        return [t for t in terms if grounded(t, present)]
+
+    def held(window: str) -> list[str]:
+        # A term the question gives is held whether or not the window repeats it.
+        return [t for t in terms if t in licensed or t in found(window)]
 
     best: list[tuple[str, float]] = []
     for wins, vectors in evidence:
         if not wins:
             continue
         sims = np.asarray(vectors @ claim_vector, dtype=float)
-        scored = [(sum(weight[t] for t in held(w)) / total + 0.5 * float(s), w, float(s)) for w, s in zip(wins, sims)]
+        # The window is where the claim's words are, the question's included: counting a
+        # term the question gives as held everywhere (as recall does) would let a heading
+        # with one rare word ("the exocortex") outrank the sentence that says the rest
+        # ("an exocortex building on top of our neocortex"), and the checks would then
+        # read the heading.
+        scored = [(sum(weight[t] for t in found(w)) / total + 0.5 * float(s), w, float(s)) for w, s in zip(wins, sims)]
         _, window, sim = max(scored, key=lambda x: x[0])
+        # Closeness in meaning is read on the part of the window that says it: a heading
+        # plus the quote under it is the evidence, and the heading alone may be the closer.
+        sim = max(s for w, s in zip(wins, sims.tolist()) if w in window)
         best.append((window, sim))
     if not best:
         return Alignment("", 0.0, 0.0, [(surface.get(t, t), "specific") for t in terms])

@@ -195,12 +195,41 @@ def _labelled_numbers(text: str) -> set[tuple[str, str]]:
     return {k for k in keys if k is not None}
 
 
+def _shared(terms: set[str], sentence: str) -> int:
+    """How many of ``terms`` the sentence holds, itself or reworded ("rejoined" for "returned")."""
+    present = set(content_terms(sentence))
+    return sum(grounded(t, present) for t in terms)
+
+
+def _statements(text: str) -> list[str]:
+    """The units a number is stated in: sentences, and the rows of a table.
+
+    A row flattened over several lines ("| 2017 - 2022 |", "Tesla Sr. Director of AI |",
+    "Deployed FSD Beta to 400k+ Users |") states its period with every cell after it."""
+    out = split_sentences(text) or [text]
+    row: list[str] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("|") and row:
+            out.append(" ".join(row))
+            row = []
+        if stripped.endswith("|") or (stripped.startswith("|") and "|" in stripped[1:]):
+            row.append(stripped)
+        elif row:
+            out.append(" ".join(row))
+            row = []
+    if row:
+        out.append(" ".join(row))
+    return out
+
+
 def _numbers_out_of_context(claim: str, texts: Sequence[str]) -> str | None:
     """A number of the claim that the passages state only about something else.
 
     "Eureka Labs launched in 2022" against a passage whose 2022 ends his Tesla
-    tenure: the number must occur in a sentence that shares at least two of the
-    claim's other content terms (or all of them, for a short claim).
+    tenure: the number must occur in a sentence (or a table row) that shares at least
+    two of the claim's other content terms, itself or reworded (or all of them, for a
+    short claim).
     """
     wanted = numbers(claim)
     if not wanted:
@@ -222,9 +251,9 @@ def _numbers_out_of_context(claim: str, texts: Sequence[str]) -> str | None:
         if number not in rest:
             continue  # only ever part of the same named thing: "Software 3.0", "GPT-4" in both
         if not any(
-            number in numbers(sentence) and len(terms & set(content_terms(sentence))) >= need
+            number in numbers(sentence) and _shared(terms, sentence) >= need
             for text in texts
-            for sentence in (split_sentences(text) or [text])
+            for sentence in _statements(text)
         ):
             return number
     return None

@@ -294,6 +294,35 @@ def test_a_number_that_is_part_of_a_name_is_in_context_wherever_the_name_is() ->
     assert "400" in verifier.check("Nearly 400 engineers were hired by the Tesla team.", [hires]).reason
 
 
+def test_a_number_is_in_context_in_its_table_row_and_with_reworded_terms() -> None:
+    verifier = Verifier(FakeEmbedder(dimension=64))
+    # A table flattened over lines: the period opens the row, the cells follow it.
+    table = ("| 2016 - 2017 |\nOpenAI Research Scientist |\nGenerative Models |\n"
+             "| 2017 - 2022 |\nTesla Sr. Director of AI |\nDeployed FSD Beta to 400k+ Users |\n"
+             "| 2024 - Present |\nFounder Eureka Labs |")
+    assert "number" not in verifier.check("FSD Beta was deployed during his 2017 to 2022 tenure at Tesla.",
+                                          [table]).reason
+    # The row of another period does not put the number in context.
+    assert "2017" in verifier.check("Eureka Labs was founded in 2017.", [table]).reason
+    # "Rejoining" the passage's "returned to": the same statement, reworded.
+    passage = "Karpathy returned to OpenAI in 2023 following his departure from Tesla."
+    assert "number" not in verifier.check("After rejoining OpenAI in 2023, he led research.", [passage]).reason
+    assert "2023" in verifier.check("Eureka Labs opened in 2023.", [passage + " Eureka Labs came later."]).reason
+
+
+def test_the_evidence_window_is_where_the_claims_words_are_not_a_heading_with_one_of_them(
+        verifier: Verifier) -> None:
+    """Words the question gives count where the passage says them: the heading holds only
+    "codex", the quote under it the rest of the claim, and the checks read both."""
+    passage = ('Memory as the next layer of the archive, the "codex":\n> You want to cut the I/O to tool use, '
+               "and I see this as kind of like a codex built on top of our archive. It is just the next layer "
+               "and it happens to live in the cloud.")
+    support = verifier.check("She calls it a codex, a layer built on top of our archive.", [passage],
+                             question="What does she call the memory layer built on top of our archive?")
+    assert support.supported, support.reason
+    assert "built on top of our archive" in support.evidence
+
+
 def test_a_negation_does_not_reach_into_the_next_clause() -> None:
     from rag.text import negated_terms, stem
 
