@@ -57,9 +57,11 @@ __all__ = [
     "negation_conflict",
     "opposite_terms",
     "order_reversals",
+    "restated_numbers",
     "spelled_out",
     "swapped_names",
     "swapped_relation",
+    "table_rows",
     "windows",
     "word_kind",
 ]
@@ -426,13 +428,48 @@ def swapped_names(claim: str, window: str) -> bool:
     return False
 
 
-def windows(passage: str, size: int = WINDOW_SENTENCES) -> list[str]:
-    """Runs of one to ``size`` consecutive sentences of ``passage``."""
+def restated_numbers(claim: str, window: str) -> set[str]:
+    """Terms of the claim's numbers that the window states in another form: "400,000"
+    (terms "400", "000") where the window says "400k+"."""
+    stated = numbers(window)
+    out: set[str] = set()
+    for match in _NUMBER_SPAN.finditer(claim):
+        if numbers(match.group(0)) & stated:
+            out.update(content_terms(match.group(0)))
+    return out
+
+
+_NUMBER_SPAN = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\s?[kKmM]\b)?|(?<![\w.])\d+(?:\.\d+)?(?:\s?[kKmM]\b)?")
+
+
+def table_rows(text: str) -> list[str]:
+    """The rows of a pipe table, each a line or a row flattened over several lines
+    ("| 2017 - 2022 |", "Tesla Sr. Director of AI |", "Deployed FSD Beta to 400k+ Users |")."""
+    out: list[str] = []
+    row: list[str] = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("|") and row:
+            out.append(" ".join(row))
+            row = []
+        if stripped.endswith("|") or (stripped.startswith("|") and "|" in stripped[1:]):
+            row.append(stripped)
+        elif row:
+            out.append(" ".join(row))
+            row = []
+    if row:
+        out.append(" ".join(row))
+    return [r for r in out if r.count("|") >= 2]
+
+
+def windows(passage: str, size: int = WINDOW_SENTENCES, tables: bool = False) -> list[str]:
+    """Runs of one to ``size`` consecutive sentences of ``passage``; with ``tables``, its
+    table rows too (evidence for a claim, never a quote: a row reads badly on its own)."""
     sentences = split_sentences(passage) or [passage]
     out = []
     for k in range(1, size + 1):
         out += [" ".join(sentences[i:i + k]) for i in range(len(sentences) - k + 1)]
-    return out
+    return out + [r for r in table_rows(passage) if r not in out] if tables else out
 
 
 @dataclass(frozen=True)
@@ -482,7 +519,8 @@ def align(
     licensed = licensed_terms(question)
 
     def found(window: str) -> list[str]:
-        present = set(content_terms(window)) | spelled_out(text, window) | compounds(text, window)
+        present = (set(content_terms(window)) | spelled_out(text, window) | compounds(text, window)
+                   | restated_numbers(text, window))
         return [t for t in terms if grounded(t, present)]
 
     def held(window: str) -> list[str]:

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .alignment import Alignment, align, core, grounded, licensed_terms, negation_conflict, windows
+from .alignment import Alignment, align, core, grounded, licensed_terms, negation_conflict, table_rows, windows
 from .embeddings import Embedder
 from .text import STOPWORDS, content_terms, names, numbers, split_sentences, stem, words
 
@@ -202,25 +202,9 @@ def _shared(terms: set[str], sentence: str) -> int:
 
 
 def _statements(text: str) -> list[str]:
-    """The units a number is stated in: sentences, and the rows of a table.
-
-    A row flattened over several lines ("| 2017 - 2022 |", "Tesla Sr. Director of AI |",
-    "Deployed FSD Beta to 400k+ Users |") states its period with every cell after it."""
-    out = split_sentences(text) or [text]
-    row: list[str] = []
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped.startswith("|") and row:
-            out.append(" ".join(row))
-            row = []
-        if stripped.endswith("|") or (stripped.startswith("|") and "|" in stripped[1:]):
-            row.append(stripped)
-        elif row:
-            out.append(" ".join(row))
-            row = []
-    if row:
-        out.append(" ".join(row))
-    return out
+    """The units a number is stated in: sentences, and the rows of a table (a row
+    flattened over several lines states its period with every cell after it)."""
+    return (split_sentences(text) or [text]) + table_rows(text)
 
 
 def _numbers_out_of_context(claim: str, texts: Sequence[str]) -> str | None:
@@ -287,18 +271,18 @@ class Verifier:
         self.idf = idf or (lambda term: 1.0)
         self.params = params or default_params()
         self.threshold = threshold
-        self._cache: OrderedDict[tuple[str, int], tuple[list[str], np.ndarray]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int, bool], tuple[list[str], np.ndarray]] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
-    def _windows(self, passage: str, size: int) -> tuple[list[str], np.ndarray]:
-        key = (passage, size)
+    def _windows(self, passage: str, size: int, tables: bool = False) -> tuple[list[str], np.ndarray]:
+        key = (passage, size, tables)
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
                 return hit
-        wins = windows(passage, size)
+        wins = windows(passage, size, tables)
         vectors = self.embedder.embed_batch(wins)
         with self._lock:
             self._cache[key] = (wins, vectors)
@@ -313,7 +297,7 @@ class Verifier:
 
     def align(self, claim: str, passages: Sequence[str], question: str = "", titles: Sequence[str] = ()) -> Alignment:
         """How ``claim`` lines up with the best window of each passage (:func:`rag.alignment.align`)."""
-        evidence = [self._windows(p, 3) for p in passages]
+        evidence = [self._windows(p, 3, tables=True) for p in passages]
         return align(claim, evidence, self.embedder.embed_query(claim), self.idf, question, self.params.common_zipf,
                      titles)
 

@@ -323,6 +323,26 @@ def test_the_evidence_window_is_where_the_claims_words_are_not_a_heading_with_on
     assert "built on top of our archive" in support.evidence
 
 
+def test_a_table_row_is_evidence_and_a_number_may_be_restated_in_another_form(verifier: Verifier) -> None:
+    """A row flattened over lines is one window; "400,000" restates the row's "400k+"."""
+    from rag.alignment import restated_numbers, table_rows, windows
+
+    table = ("| 2016 - 2017 |\nOpenAI Research Scientist |\nGenerative Models, RL Experiments |\n"
+             "| 2017 - 2022 |\nTesla Sr. Director of AI |\nHydraNets, Vision Only Stack |\n"
+             "Deployed FSD Beta to 400k+ Users |\n| 2024 - Present |\nFounder Eureka Labs |")
+    assert "| 2017 - 2022 | Tesla Sr. Director of AI | HydraNets, Vision Only Stack | Deployed FSD Beta to 400k+ Users |" \
+        in table_rows(table)
+    # Rows are evidence, never quotes.
+    assert not any(w.startswith("| 2017") and "400k" in w for w in windows(table, 2))
+    assert restated_numbers("It reached more than 400,000 users.", "Deployed FSD Beta to 400k+ Users") == {"400", "000"}
+    assert not restated_numbers("It reached more than 400,000 users.", "Deployed FSD Beta to 400+ Users")
+    claim = "FSD Beta was deployed to more than 400,000 users between 2017 and 2022, when he was Tesla's Sr. Director of AI."
+    support = verifier.check(claim, [table])
+    assert support.supported, support.reason
+    assert not verifier.check(claim.replace("Tesla's Sr. Director of AI", "an OpenAI Research Scientist"),
+                              [table]).supported
+
+
 def test_a_negation_does_not_reach_into_the_next_clause() -> None:
     from rag.text import negated_terms, stem
 
