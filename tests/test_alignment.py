@@ -10,6 +10,7 @@ from rag.alignment import (
     negation_conflict,
     opposite_terms,
     order_reversals,
+    substituted_name,
     swapped_names,
     swapped_relation,
     word_kind,
@@ -91,6 +92,19 @@ def test_a_change_of_voice_is_not_a_swapped_relation() -> None:
     headed = "On Tesla vs Waymo: " + waymo
     assert swapped_names("He says Tesla has a hardware problem while Waymo has a software problem.", headed)
     assert not swapped_names("He says Tesla has a software problem while Waymo has a hardware problem.", headed)
+
+
+def test_a_clause_given_to_another_party_is_a_substitution() -> None:
+    window = ("Ostrander founded the weavers' guild in 1882 and ran it for a decade. "
+              "His rival, Marlow, sold the printing press to the city council.")
+    # One name in the claim: what the window says of Ostrander is given to Marlow.
+    assert substituted_name("Marlow founded the weavers' guild and ran it for a decade.", window)
+    assert not substituted_name("Ostrander founded the weavers' guild and ran it for a decade.", window)
+    # A pronoun on either side is no other party: "he" may be Ostrander.
+    assert not substituted_name("He founded the weavers' guild and ran it for a decade.", window)
+    assert not substituted_name("Ostrander founded the guild.", "In Leeds he founded the guild and ran it.")
+    # A name the claim mentions only after its subject is no substitution of the subject.
+    assert not substituted_name("He sold the printing press to the city council, Marlow says.", window)
 
 
 def test_an_equation_may_be_stated_either_way_round_but_its_sides_may_not_trade_terms() -> None:

@@ -343,6 +343,14 @@ def test_a_table_row_is_evidence_and_a_number_may_be_restated_in_another_form(ve
                               [table]).supported
 
 
+def test_what_the_passage_says_of_one_party_given_to_another_is_not_supported(verifier: Verifier) -> None:
+    passage = ("Ostrander founded the weavers' guild in 1882 and ran it for a decade. "
+               "His rival, Marlow, sold the printing press to the city council.")
+    assert verifier.check("Ostrander founded the weavers' guild and ran it for a decade.", [passage]).supported
+    wrong = verifier.check("Marlow founded the weavers' guild and ran it for a decade.", [passage])
+    assert not wrong.supported and "relates" in wrong.reason
+
+
 def test_a_negation_does_not_reach_into_the_next_clause() -> None:
     from rag.text import negated_terms, stem
 
