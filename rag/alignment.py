@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .lexicon import antonyms, commonness, is_framing, narrower, related
+from .parties import substituted_name, swapped_names
 from .text import STOPWORDS, content_terms, names, negated_terms, numbers, split_sentences, stem, words
 
 __all__ = [
@@ -396,134 +397,6 @@ def swapped_relation(claim: str, window: str) -> bool:
     for left, right in _sides(claim):
         for w_left, w_right in window_sides:
             if left & w_right and right & w_left and not (left & w_left and right & w_right):
-                return True
-    return False
-
-
-_CLAUSE = re.compile(r"[,;:.!?]+|\s(?:and|but|while|whereas|although|though|because|so)\s", re.I)
-
-
-def swapped_names(claim: str, window: str) -> bool:
-    """The claim gives one named party what the window gives another.
-
-    "Tesla has a hardware problem while Waymo has a software problem" against
-    "Tesla has a software problem and Waymo has a hardware problem": the window's
-    clause that best holds "hardware problem" names Waymo, not Tesla.
-    """
-    claim_names = {stem(n) for n in names(claim)}
-    if len(claim_names) < 2:
-        return False
-    window_clauses = [set(content_terms(c)) for c in _CLAUSE.split(window) if c.strip()]
-    for clause in _CLAUSE.split(core(claim)):
-        terms = set(content_terms(clause))
-        own = terms & claim_names
-        rest = terms - claim_names
-        if len(own) != 1 or not rest:
-            continue
-        (name,) = own
-        overlap = [len(rest & w) for w in window_clauses]
-        best = max(overlap, default=0)
-        if best < max(1, (len(rest) + 1) // 2):
-            continue
-        holders = [w for w, o in zip(window_clauses, overlap) if o == best]
-        if all(name not in w and (w & claim_names) for w in holders):
-            return True
-    return False
-
-
-_SUBJECT_CLAUSE = re.compile(r"[,;:.!?()]+|\s(?:while|whereas|but|although|though|because)\s|—", re.I)
-_PRONOUNS = frozenset("he she it they we i you who".split())
-_NAME_TOKEN = re.compile(r"\b[A-Z][\w'’-]*")
-
-
-def _opening_name(clause: str, known: set[str], shared: set[str]) -> set[str] | None:
-    """Like :func:`_leading_name`, but only a name that opens the clause: nothing but
-    function words or numbers before it ("In 1996 the Metropolitan Police ..."), so
-    not "once rivalled Mombasa" nor "He did his work at Stanford"."""
-    run = _leading_name(clause, known, shared)
-    if not run:
-        return None
-    tokens = words(clause)
-    first = min((i for i, t in enumerate(tokens) if stem(t) in run), default=0)
-    before = tokens[:first]
-    if any(t in _PRONOUNS or (t not in STOPWORDS and not t.isdigit()) for t in before):
-        return None
-    return run
-
-
-def _leading_name(clause: str, known: set[str], shared: set[str]) -> set[str] | None:
-    """The clause's first name run when it stands before every one of the ``shared``
-    terms: the party the clause is about ("Jamukha horrified people"), not its object."""
-    run = _first_name(clause, known)
-    if not run:
-        return None
-    tokens = words(clause)
-    stems = [stem(w) for w in tokens]
-    first_shared = next((t for t in content_terms(clause) if t in shared), None)
-    if first_shared is None:
-        return None
-    first_name = min((i for i, t in enumerate(stems) if t in run), default=len(stems))
-    pos = next((i for i, t in enumerate(stems) if t == first_shared), len(stems))
-    # "At Tesla he led ...": a pronoun after the name is the subject, the name is a setting.
-    if first_name >= pos or any(t in _PRONOUNS for t in tokens[first_name:pos]):
-        return None
-    return run
-
-
-def _first_name(clause: str, known: set[str]) -> set[str] | None:
-    """The stems of the first run of names in ``clause`` ("Robert Underwood Johnson"), or None.
-
-    ``known``: the stems :func:`names` finds in the whole text; a clause's capitalised
-    first word is a name too when it is rare in English ("Jamukha", not "During")."""
-    run: list[str] = []
-    end = -1
-    for m in _NAME_TOKEN.finditer(clause):
-        if run and clause[end:m.start()].strip():
-            break  # the run ends at the first word that is not a name
-        word = re.sub(r"['’]s$", "", m.group(0)).lower()
-        token = stem(word)
-        if token in known or (word not in STOPWORDS and commonness(word) < 3.5):
-            run.append(token)
-            end = m.end()
-        elif run:
-            break
-    return set(run) or None
-
-
-def substituted_name(claim: str, window: str) -> bool:
-    """The claim gives what the window says of one party to another.
-
-    "Temüjin horrified people by boiling seventy captives" against "Jamukha horrified
-    people ... by boiling seventy captives": a claim clause opens with a name, and the
-    window clause that holds most of the rest of it is led by another name (one that
-    claim clause does not mention) and does not mention the claim's. A pronoun keeps
-    either side from counting ("He ... at Stanford", "At Tesla he led"), so a claim
-    that names whom the window calls "he" is not caught. :func:`swapped_names` needs
-    two names in the claim; this needs one."""
-    window_clauses = [c for c in _SUBJECT_CLAUSE.split(window) if c.strip()]
-    window_terms = [set(content_terms(c)) for c in window_clauses]
-    claim_names = {stem(n) for n in names(claim)}
-    window_names = {stem(n) for n in names(window)}
-    for clause in _SUBJECT_CLAUSE.split(core(claim)):
-        lead = _first_name(clause, claim_names)
-        if not lead:
-            continue
-        rest = set(content_terms(clause)) - claim_names - lead
-        if len(rest) < 2:
-            continue
-        overlap = [len(rest & w) for w in window_terms]
-        best = max(overlap, default=0)
-        if best < max(2, (len(rest) + 1) // 2):
-            continue
-        shared_claim = rest & set().union(*(w for w, o in zip(window_terms, overlap) if o == best))
-        if _opening_name(clause, claim_names, shared_claim) is None:
-            continue
-        for c, w, o in zip(window_clauses, window_terms, overlap):
-            if o != best:
-                continue
-            other = _leading_name(c, window_names, rest & w)
-            clause_names = {stem(n) for n in names(clause)} | lead
-            if other and not (lead & w) and not (other & clause_names):
                 return True
     return False
 
