@@ -1,9 +1,9 @@
 """Who does what: a claim that gives one party what its passage says of another.
 
 Used by :func:`rag.alignment.align`, on the claim without its yes/no opener
-("No, ..."). Both checks read clauses, not whole
-sentences, and both need a name on the claim's side: a claim that says "he"
-where the passage names someone is left to the other checks.
+("No, ..."). Both checks read clauses, not whole sentences, and both need a
+name on the claim's side: a claim that says "he" where the passage names
+someone is left to the other checks.
 
 - :func:`swapped_names`: two named parties trade what the window says of
   each ("Tesla has a hardware problem while Waymo has a software problem").
@@ -56,6 +56,8 @@ def swapped_names(claim: str, window: str) -> bool:
     return False
 
 
+# Clauses for :func:`substituted_name`. Not split at "and": "Jamukha horrified people and
+# harmed his image by boiling ..." keeps its subject with both of its verbs.
 _SUBJECT_CLAUSE = re.compile(r"[,;:.!?()]+|\s(?:while|whereas|but|although|though|because)\s|—", re.I)
 _PRONOUNS = frozenset("he she it they we i you who".split())
 _NAME_TOKEN = re.compile(r"\b[A-Z][\w'’-]*")
