@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .alignment import Alignment, align, core, grounded, licensed_terms, negation_conflict, table_rows, windows
+from .alignment import Alignment, align, core, grounded, licensed_terms, negation_conflict, windows
 from .embeddings import Embedder
 from .text import STOPWORDS, content_terms, names, numbers, split_sentences, stem, words
 
@@ -202,18 +202,19 @@ def _shared(terms: set[str], sentence: str) -> int:
 
 
 def _statements(text: str) -> list[str]:
-    """The units a number is stated in: sentences, and the rows of a table (a row
-    flattened over several lines states its period with every cell after it)."""
-    return (split_sentences(text) or [text]) + table_rows(text)
+    """The units a number is stated in: sentences. Not table rows: a row states a period
+    with every cell of it, so a whole table copied as one "sentence" would have every
+    number in context, and a table is no answer to "What year did he graduate?" (a
+    row is still evidence for the alignment, :func:`rag.alignment.table_rows`)."""
+    return split_sentences(text) or [text]
 
 
 def _numbers_out_of_context(claim: str, texts: Sequence[str]) -> str | None:
     """A number of the claim that the passages state only about something else.
 
     "Eureka Labs launched in 2022" against a passage whose 2022 ends his Tesla
-    tenure: the number must occur in a sentence (or a table row) that shares at least
-    two of the claim's other content terms, itself or reworded (or all of them, for a
-    short claim).
+    tenure: the number must occur in a sentence that shares at least two of the claim's
+    other content terms, itself or reworded (or all of them, for a short claim).
     """
     wanted = numbers(claim)
     if not wanted:
