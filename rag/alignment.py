@@ -46,7 +46,7 @@ import numpy as np
 
 from .lexicon import antonyms, commonness, is_framing, narrower, related
 from .parties import substituted_name, swapped_names
-from .text import STOPWORDS, content_terms, names, negated_terms, numbers, split_sentences, stem, words
+from .text import NUMBER_RE, STOPWORDS, content_terms, names, negated_terms, numbers, split_sentences, stem, words
 
 __all__ = [
     "Alignment",
@@ -406,13 +406,12 @@ def restated_numbers(claim: str, window: str) -> set[str]:
     (terms "400", "000") where the window says "400k+"."""
     stated = numbers(window)
     out: set[str] = set()
-    for match in _NUMBER_SPAN.finditer(claim):
+    for match in NUMBER_RE.finditer(claim):
         if numbers(match.group(0)) & stated:
             out.update(content_terms(match.group(0)))
     return out
 
 
-_NUMBER_SPAN = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\s?[kKmM]\b)?|(?<![\w.])\d+(?:\.\d+)?(?:\s?[kKmM]\b)?")
 
 
 def table_rows(text: str) -> list[str]:

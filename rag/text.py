@@ -11,6 +11,7 @@ import unicodedata
 from functools import lru_cache
 
 __all__ = [
+    "NUMBER_RE",
     "STOPWORDS",
     "split_sentences",
     "words",
@@ -46,7 +47,7 @@ _NEGATIONS = frozenset(
 
 _WORD_RE = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['’][A-Za-z]+)?")
 _THOUSANDS = re.compile(r"[kK](?![A-Za-z0-9])")
-_NUMBER_RE = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s?(%|percent|k|m|x))?", re.I)
+NUMBER_RE = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:\s?(%|percent|k|m|x))?", re.I)
 _NUMBER_WORDS = {
     # "one" is left out: far more often a pronoun or article ("one of the") than a count.
     "zero": "0", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
@@ -101,7 +102,7 @@ def content_terms(text: str) -> list[str]:
 def numbers(text: str) -> set[str]:
     """Numbers mentioned in ``text``, normalised ("2,000" -> "2000", "ten" -> "10")."""
     found = set()
-    for match in _NUMBER_RE.finditer(text):
+    for match in NUMBER_RE.finditer(text):
         value = match.group(1).replace(",", "")
         if _THOUSANDS.match(text, match.end(1)):
             # "400k+ users" is 400,000 users, not 400: a claim saying "400,000" restates it.
