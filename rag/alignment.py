@@ -92,7 +92,9 @@ _NEVER_GLUE = _TIME_UNITS | frozenset(
 # that says "all", "only" or "will" where the evidence does not says more than it.
 STRONG_QUALIFIERS = frozenset(
     "all every always never only most least none entire whole must will cannot sole exclusively entirely "
-    "completely fully first second third last best worst largest smallest biggest".split()
+    "completely fully first second third last best worst largest smallest biggest "
+    # Certainty: "definitely comes from" where the passage says "not clear, but perhaps".
+    "definitely certainly undoubtedly unquestionably definitively conclusively indisputably surely".split()
 )
 _SUPERLATIVES = frozenset("best worst largest smallest biggest most least".split())
 _ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5"}
@@ -533,7 +535,8 @@ def align(
                for t in terms if t not in have]
     claim_words = set(words(_unqualified(text, window)))
     window_words = expanded(window)
-    window_stems = {stem(w) for w in window_words}
+    # A qualifier is not restated by a word the window denies: "not clear" is no "definitely".
+    window_stems = {stem(w) for w in window_words} - negated_terms(window)
     asked = _asked_qualifiers(question, text, window) if licensed else set()
     qualifiers = sorted(q for q in (claim_words & STRONG_QUALIFIERS) - window_words - asked
                         if not grounded(stem(q), window_stems, narrower_verbs=False))

@@ -243,6 +243,20 @@ def test_rewordings_and_contractions_are_not_missing_qualifiers(verifier: Verifi
 
 
 @pytest.mark.integration
+def test_certainty_the_passage_hedges_is_not_supported(verifier: Verifier) -> None:
+    """A modality change: "definitely" where the passage says "not clear, but perhaps". A
+    synonym the window denies ("not clear") does not restate the qualifier."""
+    passage = ("The origin of the name Kenya is not clear, but perhaps linked to the Kikuyu, Embu and Kamba words "
+               "Kirinyaga, Kirenyaa and Kiinyaa which mean \"God’s resting place\" in all three languages.")
+    sure = verifier.check("The name Kenya definitely comes from the Kikuyu word Kirinyaga, meaning \"God’s resting "
+                          "place\".", [passage], ["Kenya"])
+    assert not sure.supported and sure.features.get("qualifier") == 1.0, sure.features
+    hedged = verifier.check("The name Kenya is perhaps linked to the Kikuyu word Kirinyaga, meaning \"God’s resting "
+                            "place\".", [passage], ["Kenya"])
+    assert hedged.features.get("qualifier") == 0.0, hedged.features
+
+
+@pytest.mark.integration
 def test_a_general_verb_for_the_passages_specific_one_is_supported(verifier: Verifier) -> None:
     """A strong model writes "could produce" where the profile says "could generate"; another
     verb is still a new claim ("could compress")."""
