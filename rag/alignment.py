@@ -62,8 +62,6 @@ __all__ = [
     "order_reversals",
     "restated_numbers",
     "spelled_out",
-    "substituted_name",
-    "swapped_names",
     "swapped_relation",
     "table_rows",
     "windows",
@@ -412,8 +410,6 @@ def restated_numbers(claim: str, window: str) -> set[str]:
         if numbers(match.group(0)) & stated:
             out.update(content_terms(match.group(0)))
     return out
-
-
 
 
 def table_rows(text: str) -> list[str]:

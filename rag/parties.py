@@ -145,11 +145,11 @@ def substituted_name(claim: str, window: str) -> bool:
         shared_claim = rest & set().union(*(w for w, o in zip(window_terms, overlap) if o == best))
         if _opening_name(clause, claim_names, shared_claim) is None:
             continue
+        clause_names = {stem(n) for n in names(clause)} | lead
         for c, w, o in zip(window_clauses, window_terms, overlap):
             if o != best:
                 continue
             other = _leading_name(c, window_names, rest & w)
-            clause_names = {stem(n) for n in names(clause)} | lead
             if other and not (lead & w) and not (other & clause_names):
                 return True
     return False

@@ -10,12 +10,11 @@ from rag.alignment import (
     negation_conflict,
     opposite_terms,
     order_reversals,
-    substituted_name,
-    swapped_names,
     swapped_relation,
     word_kind,
 )
 from rag.lexicon import is_framing
+from rag.parties import substituted_name, swapped_names
 from rag.text import split_sentences
 from rag.verifier import default_params
 
