@@ -10,8 +10,9 @@ way a careful reader checks a sentence against its source:
   *missing*. A missing word is one of four kinds (:func:`word_kind`):
 
   - ``framing``: a verb that reports or judges ("argues", "describes",
-    "likens"); a strong model frames what a passage says, and that is not a
-    new fact (:func:`rag.lexicon.is_framing`);
+    "likens"), or says how something is put ("frames it as", "adds that",
+    :func:`_construals`); a strong model frames what a passage says, and that is
+    not a new fact (:func:`rag.lexicon.is_framing`);
   - ``source``: the document itself ("the author", "the profile", "the
     summary");
   - ``common``: glue words of general English (Zipf >= 5: "next", "step",
@@ -21,13 +22,16 @@ way a careful reader checks a sentence against its source:
 
 - **Polarity**: a negation one side has and the other lacks, counted on the
   terms both sides share, so "No, he does not think Tesla is a car company"
-  agrees with "Tesla, I don't think it's a car company".
+  agrees with "Tesla, I don't think it's a car company"; what a "rather than"
+  sets aside is asserted by neither side.
 - **Strong qualifiers** the evidence lacks ("all", "only", "never", "will").
 - **Parties**: the window's clause that says what the claim's clause says is led
   by another name ("Temüjin horrified people" where the passage says Jamukha did).
 - **Relations**: key terms in reverse order ("Tesla has a hardware problem,
   Waymo a software one"), except across a change of voice ("OpenAI was founded
-  by Altman" / "Altman founded OpenAI"); and the two sides of an asymmetric
+  by Altman" / "Altman founded OpenAI") or a fronted part that keeps its
+  connective ("Because technology changes, people return to school" / "people
+  return to school as technology changes"); and the two sides of an asymmetric
   connective swapped ("from training to deployment", "data quality over model
   size").
 
@@ -44,9 +48,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .lexicon import antonyms, commonness, is_framing, narrower, related
+from .lexicon import antonyms, commonness, construes, is_framing, narrower, related
 from .parties import substituted_name, swapped_names
-from .text import NUMBER_RE, STOPWORDS, content_terms, names, negated_terms, numbers, split_sentences, stem, words
+from .relations import CLAIM_TOKEN, SUBJECTS, core, order_reversals, swapped_relation
+from .text import (
+    NUMBER_RE,
+    STOPWORDS,
+    content_terms,
+    contrasted_terms,
+    names,
+    negated_terms,
+    numbers,
+    split_sentences,
+    stem,
+    words,
+)
 
 __all__ = [
     "Alignment",
@@ -54,15 +70,12 @@ __all__ = [
     "STRONG_QUALIFIERS",
     "align",
     "compounds",
-    "core",
     "grounded",
     "licensed_terms",
     "negation_conflict",
     "opposite_terms",
-    "order_reversals",
     "restated_numbers",
     "spelled_out",
-    "swapped_relation",
     "table_rows",
     "windows",
     "word_kind",
@@ -96,29 +109,15 @@ STRONG_QUALIFIERS = frozenset(
 )
 _SUPERLATIVES = frozenset("best worst largest smallest biggest most least".split())
 _ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5"}
-# A yes/no answer's opener carries the polarity of the question, not a claim.
-_OPENER = re.compile(r"^\s*(?:yes|no)\s*[,.;:!—–-]+\s*", re.I)
 _YES_NO = re.compile(r"^\s*(is|are|was|were|do|does|did|can|could|has|have|had|will|would|should|may|might)\b", re.I)
 _CONTRACTIONS = {"'ll": "will", "'d": "would", "n't": "not", "'re": "are", "'ve": "have"}
-# "was founded ... by": a passive clause with its agent.
-_PASSIVE = re.compile(r"\b(?:is|are|was|were|been|being|be)\s+(?:\w+ly\s+)?\w+(?:ed|en|wn|lt|ght)\b[^.]*?\bby\b",
-                      re.I)
-_TOKEN = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['’][A-Za-z]+)?|[.,;:!?\"“”()]")
-_SUBJECTS = frozenset("he she it they who which".split())
 _AT_ALL = re.compile(r"\bat all\b", re.I)
 # "only" on a number: "only about 0.001%", "just three". ("all three pads were finished"
 # says more than "three pads were planned": not this.)
 _COUNTED = re.compile(r"\b(?:only|just)\s+(?=(?:(?:about|around|roughly|some|nearly|almost)\s+)?([\w.,%]+))",
                       re.I)
-_CONNECTIVES = frozenset({"over", "than", "versus", "vs"})
-_FROM_TO = ("to", "toward", "towards", "into")
 
 WINDOW_SENTENCES = 3
-
-
-def core(claim: str) -> str:
-    """The claim without a yes/no opener."""
-    return _OPENER.sub("", claim, count=1)
 
 
 def licensed_terms(question: str) -> set[str]:
@@ -190,14 +189,40 @@ def compounds(claim: str, window: str) -> set[str]:
     return out
 
 
-def word_kind(word: str, common_zipf: float, as_verb: bool = False) -> str:
+_CONSTRUAL_SPAN = 6
+_PREPOSITIONS = frozenset("of for in on at to with from by about into over under after before between through during "
+                          "without within against among".split())
+
+
+def _construals(text: str) -> set[str]:
+    """Verbs the claim uses to say how something is put or seen: "he *frames* it as",
+    "he *treats* the transformer as", "the critique *adds* that". Followed within a few
+    words by "as" or "that", with only its object between (no punctuation, no
+    preposition), and inflected as a verb."""
+    tokens = [t.lower() for t in CLAIM_TOKEN.findall(text)]
+    out = set()
+    for i, w in enumerate(tokens):
+        if not w.endswith(("s", "ed")) or w in STOPWORDS:
+            continue
+        for nxt in tokens[i + 1:i + 1 + _CONSTRUAL_SPAN]:
+            if not nxt[0].isalnum() or nxt in _PREPOSITIONS:
+                break  # "offers LLM101n free of charge as part of …": the "as" is not the verb's
+            if nxt in ("as", "that"):
+                if construes(w, nxt):
+                    out.add(w)
+                break
+    return out
+
+
+def word_kind(word: str, common_zipf: float, as_verb: bool = False, construal: bool = False) -> str:
     """``framing``, ``source``, ``common`` or ``specific``: what a missing claim word is.
 
     ``as_verb``: the word follows its subject ("the profile *names* ...", "he *credits*"),
-    so a noun-looking form is the verb."""
+    so a noun-looking form is the verb. ``construal``: the claim uses it to say how
+    something is put (:func:`_construals`)."""
     if word in SOURCE_NOUNS:
         return "source"
-    if is_framing(word, as_verb):
+    if construal or is_framing(word, as_verb):
         return "framing"
     if word.lower() in _NEVER_GLUE:
         return "specific"
@@ -229,7 +254,10 @@ def negation_conflict(claim: str, window: str) -> bool:
     """
     text = core(claim)
     neg_claim, neg_window = negated_terms(text), negated_terms(window)
-    claim_terms, window_terms = set(content_terms(text)), set(content_terms(window))
+    # What a "rather than" sets aside is not asserted: "instead of writing explicit C++"
+    # agrees with "no longer write explicit C++" (the pair denies only its first word).
+    claim_terms = set(content_terms(text)) - contrasted_terms(text)
+    window_terms = set(content_terms(window)) - contrasted_terms(window)
     agree = len(neg_claim & neg_window)
     # A term is read in the window sentence closest to the claim that holds it: "the Mongol
     # violence killed …" stands although a later sentence says the population "did not
@@ -272,133 +300,6 @@ def opposite_terms(claim: str, window: str) -> list[str]:
     claim_terms = set(content_terms(core(claim)))
     window_terms = set(content_terms(window))
     return sorted(t for t in claim_terms - window_terms if not antonyms(t).isdisjoint(window_terms - claim_terms))
-
-
-# The verb "to be" equates its two sides, and either may come first: "more data is
-# the best regularizer" / "the best regularizer is more data".
-_COPULAS = frozenset("is are was were be been being".split())
-# ... but not a quantified one: "most transformers are language models" is not
-# "most language models are transformers".
-_QUANTIFIERS = frozenset("all every each most many much some few several no none any".split())
-_INVERSION_SPAN = 6  # content terms: how close the inverted pair must stand in the window
-
-
-def _terms_and_pivots(text: str, role: bool = False) -> tuple[list[str], list[int]]:
-    """The content terms of ``text``, and where a form of "to be" stands among them (the
-    number of terms before it); a "to be" after a quantifier ("most X are Y") is no pivot.
-
-    ``role``: only the terms that can carry a relation, not framing verbs ("he
-    *thinks* X" states X wherever the passage puts its "I think")."""
-    terms: list[str] = []
-    pivots: list[int] = []
-    quantified = False
-    tokens = words(text)
-    for prev, w in zip(["", *tokens], tokens):
-        quantified = quantified or w in _QUANTIFIERS
-        if w in _COPULAS:
-            if not quantified:
-                pivots.append(len(terms))
-            quantified = False
-            continue
-        found = content_terms(w)
-        if not found or (role and is_framing(w, prev in _SUBJECTS)):
-            continue
-        terms.extend(found)
-    return terms, pivots
-
-
-def _inverted(left: set[str], right: set[str], window_terms: list[str], pivots: list[int]) -> bool:
-    """The window states the claim's equation ``left`` is ``right`` the other way round:
-    around one of its "to be"s the right side comes first and the left side after, and
-    no term of either side also stands on its own side ("Tesla is ahead of Waymo"
-    does not invert "Waymo is ahead of Tesla": "ahead" stays on the right; nor
-    does "Li, a Stanford advisor, was the advisor of Karpathy" invert "Karpathy was
-    the advisor of Li")."""
-    for p in pivots:
-        before = set(window_terms[max(0, p - _INVERSION_SPAN):p])
-        after = set(window_terms[p:p + _INVERSION_SPAN])
-        if right & before and left & after and not right & after and not left & before:
-            return True
-    return False
-
-
-def order_reversals(claim: str, window: str) -> float:
-    """Share of the claim's nearby pairs of key terms that the window holds in reverse order.
-
-    A swapped relation ("A trained B" for "B trained A") reverses the pairs
-    around the verb. A change of voice reverses them too and is not
-    counted ("founded by Altman" / "Altman founded"), and framing verbs are
-    left out (:func:`_terms_and_pivots`): the relation is carried by the terms around them.
-    Neither is an equation stated the other way round ("more data is the best
-    regularizer" / "the best regularizer is more data", :func:`_inverted`).
-    """
-    if bool(_PASSIVE.search(claim)) != bool(_PASSIVE.search(window)):
-        return 0.0
-    claim_terms, claim_pivots = _terms_and_pivots(core(claim), role=True)
-    window_terms, window_pivots = _terms_and_pivots(window)
-    positions: dict[str, list[int]] = {}
-    for i, t in enumerate(window_terms):
-        positions.setdefault(t, []).append(i)
-    seq = [t for t in dict.fromkeys(claim_terms) if t in positions and claim_terms.count(t) == 1]
-    # Each "to be" of the claim that the window states the other way round (an equation).
-    inverted = []
-    for k, p in enumerate(claim_pivots):
-        lo = claim_pivots[k - 1] if k else 0
-        hi = claim_pivots[k + 1] if k + 1 < len(claim_pivots) else len(claim_terms)
-        if _inverted(set(claim_terms[lo:p]), set(claim_terms[p:hi]), window_terms, window_pivots):
-            inverted.append(p)
-    pairs = first_reversed = closest_reversed = 0
-    for i in range(len(seq)):
-        for j in range(i + 1, min(i + 4, len(seq))):  # nearby pairs carry the relation
-            pairs += 1
-            if any(claim_terms.index(seq[i]) < p <= claim_terms.index(seq[j]) for p in inverted):
-                continue  # the two sides of an equation the window states the other way round
-            first_reversed += positions[seq[i]][0] > positions[seq[j]][0]
-            _, a, b = min((abs(x - y), x, y) for x in positions[seq[i]] for y in positions[seq[j]])
-            closest_reversed += a > b
-    # Read both where each term first appears and where the two stand closest: a heading
-    # ("On Tesla vs Waymo:") shifts the first reading, a later mention the second.
-    return max(first_reversed, closest_reversed) / pairs if pairs else 0.0
-
-
-def _sides(text: str, span: int = 2) -> list[tuple[set[str], set[str]]]:
-    """The terms just left and right of each asymmetric connective ("A over B", "from A to B")."""
-    tokens = [t.lower() for t in _TOKEN.findall(text)]
-    out = []
-    for i, token in enumerate(tokens):
-        from_to = token in _FROM_TO and "from" in tokens[max(0, i - 12):i]
-        if token not in _CONNECTIVES and not from_to:
-            continue
-        left: list[str] = []
-        j = i - 1
-        while j >= 0 and len(left) < span:
-            w = tokens[j]
-            if w in ".,;:!" or (from_to and w == "from"):
-                break
-            if w not in STOPWORDS and w[0].isalnum():
-                left.append(stem(w))
-            j -= 1
-        right: list[str] = []
-        j = i + 1
-        while j < len(tokens) and len(right) < span:
-            w = tokens[j]
-            if w in ".,;:!" and right:
-                break
-            if w not in STOPWORDS and w[0].isalnum():
-                right.append(stem(w))
-            j += 1
-        out.append((set(left), set(right)))
-    return out
-
-
-def swapped_relation(claim: str, window: str) -> bool:
-    """The claim puts on one side of "over", "than" or "from ... to" what the window puts on the other."""
-    window_sides = _sides(window)
-    for left, right in _sides(claim):
-        for w_left, w_right in window_sides:
-            if left & w_right and right & w_left and not (left & w_left and right & w_right):
-                return True
-    return False
 
 
 def restated_numbers(claim: str, window: str) -> set[str]:
@@ -525,9 +426,11 @@ def align(
     recall = sum(weight[t] for t in have) / total
     named = {stem(n) for n in names(text)}
     tokens = words(text)
-    after_subject = {w for prev, w in zip(tokens, tokens[1:]) if prev in _SUBJECTS or prev in SOURCE_NOUNS}
+    after_subject = {w for prev, w in zip(tokens, tokens[1:]) if prev in SUBJECTS or prev in SOURCE_NOUNS}
+    construed = _construals(text)
     missing = [(surface.get(t, t), "common" if t in named and t in elsewhere
-                else word_kind(surface.get(t, t), common_zipf, surface.get(t, t) in after_subject))
+                else word_kind(surface.get(t, t), common_zipf, surface.get(t, t) in after_subject,
+                               surface.get(t, t) in construed))
                for t in terms if t not in have]
     claim_words = set(words(_unqualified(text, window)))
     window_words = expanded(window)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from .text import stem
 
-__all__ = ["antonyms", "commonness", "is_framing", "narrower", "related", "wordnet_dir"]
+__all__ = ["antonyms", "commonness", "construes", "is_framing", "narrower", "related", "wordnet_dir"]
 
 # Pointer symbols followed from a word's synsets: derivation, similar-to, pertainym and
 # see-also (wndb(5WN)).
@@ -64,6 +64,12 @@ _POLAR_VERBS = frozenset(
     "lie deride scorn belittle fake pretend".split()
 )
 _POLAR_STEMS = frozenset(stem(v) for v in _POLAR_VERBS)
+# Verbs whose saying does something (declare, direct, commit): "the government *guarantees*
+# that …", "the agency *certified* the length as …" state an act the passage must report.
+_PERFORMATIVE_VERBS = frozenset(
+    "decree designate nominate appoint elect certify order command demand require ban forbid prohibit authorize "
+    "authorise license licence approve endorse ratify veto sentence guarantee promise pledge vow advertise".split()
+)
 _VERB_SUFFIXES = (("ies", "y"), ("es", "e"), ("es", ""), ("s", ""), ("ed", "e"), ("ed", ""), ("ing", "e"),
                   ("ing", ""))
 
@@ -240,7 +246,8 @@ def is_framing(word: str, as_verb: bool = False) -> bool:
 
     A strong model frames what a passage says ("He argues that ...", "The author
     describes ..."); the framing verb is not a fact the passage must repeat.
-    Without WordNet nothing is framing. Verbs that deny or doubt ("denies", "disputes") are never framing, and a word
+    Without WordNet nothing is framing. Verbs that deny or doubt ("denies", "disputes") are never framing, nor
+    are verbs whose saying is an act ("guarantees", "certified", "decreed"), and a word
     that is more often a noun ("books", "audits", "points") is not taken for the
     verb unless it is inflected like one ("pointed") or ``as_verb`` says the context
     makes it one ("the profile names ...").
@@ -250,12 +257,32 @@ def is_framing(word: str, as_verb: bool = False) -> bool:
         return False
     word = word.lower()
     lemma = wordnet.verb_lemma(word)
-    if lemma is None or lemma in _POLAR_VERBS or wordnet.first_verb_sense.get(lemma) not in _FRAMING_LEXFILES:
+    if (lemma is None or lemma in _POLAR_VERBS or lemma in _PERFORMATIVE_VERBS
+            or wordnet.first_verb_sense.get(lemma) not in _FRAMING_LEXFILES):
         return False
     if as_verb or word.endswith(("ed", "ing")) or word in wordnet.verb_exceptions:
         return True
     as_verb, otherwise = wordnet.tagged.get(lemma, [0, 0])
     return as_verb >= otherwise
+
+
+# Verbs that only say how a thing is put or seen, by the word that takes their
+# complement: "he *frames* it as", "he *treats* the transformer as", "the critique *adds*
+# that". A closed list: read by its WordNet senses, "sells it as" and "brands itself as"
+# would frame too, and those are facts (BENCHMARKS.md, session 31).
+_CONSTRUAL_VERBS = {
+    "as": frozenset("frame treat cast portray depict paint position view regard see characterize present "
+                    "interpret read".split()),
+    "that": frozenset("add stress flag note point emphasize caution warn remark observe".split()),
+}
+
+
+def construes(word: str, marker: str) -> bool:
+    """``word`` is a form of a verb that, followed by ``marker`` ("as", "that"), only
+    says how something is put or seen ("frames ... as", "adds that")."""
+    wordnet = _load()
+    lemma = wordnet.verb_lemma(word.lower()) if wordnet is not None else None
+    return lemma is not None and lemma in _CONSTRUAL_VERBS.get(marker, frozenset())
 
 
 @lru_cache(maxsize=65536)

@@ -19,6 +19,7 @@ __all__ = [
     "numbers",
     "names",
     "has_negation",
+    "contrasted_terms",
     "negated_terms",
     "normalise_for_match",
     "stem",
@@ -210,6 +211,27 @@ def negated_terms(text: str) -> set[str]:
         elif budget and low not in STOPWORDS:
             governed.append(stem(low.removesuffix("'s")))
             out.add(governed[-1])
+            budget -= 1
+    return out
+
+
+def contrasted_terms(text: str) -> set[str]:
+    """Stems of the content words a "rather than" or "instead of" sets aside, up to
+    punctuation ("curate datasets instead of writing explicit C++ logic" -> {write,
+    explicit, c, logic}). :func:`negated_terms` denies only the first of them; the
+    rest are not asserted either."""
+    out: set[str] = set()
+    budget = 0
+    previous = ""
+    for token in _SCOPE_TOKEN.findall(text):
+        low = token.lower().replace("’", "'")
+        pair, previous = (previous, low), low
+        if not low[0].isalnum() or low in _SCOPE_ENDS:
+            budget = 0
+        elif pair in _NEGATING_PAIRS:
+            budget = _SCOPE
+        elif budget and low not in STOPWORDS:
+            out.add(stem(low.removesuffix("'s")))
             budget -= 1
     return out
 

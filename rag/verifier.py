@@ -40,7 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .alignment import Alignment, align, core, grounded, licensed_terms, negation_conflict, windows
+from .alignment import Alignment, align, grounded, licensed_terms, negation_conflict, windows
+from .relations import core
 from .embeddings import Embedder
 from .text import STOPWORDS, content_terms, names, numbers, split_sentences, stem, words
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 import pytest
 
 from rag.alignment import (
+    _construals,
     compounds,
     negation_conflict,
     opposite_terms,
-    order_reversals,
-    swapped_relation,
     word_kind,
 )
 from rag.lexicon import is_framing
 from rag.parties import substituted_name, swapped_names
+from rag.relations import order_reversals, swapped_relation
 from rag.text import split_sentences
 from rag.verifier import default_params
 
@@ -44,6 +44,25 @@ def test_framing_is_reporting_not_denying_and_not_a_noun() -> None:
     assert not is_framing("books") and not is_framing("audits")  # mostly nouns
     assert not is_framing("names") and is_framing("names", as_verb=True)  # "the profile names ..."
     assert not is_framing("generate") and not is_framing("plays")  # not reporting verbs
+    # Saying them does something: "the agency certified the length", "the Empire decreed that …".
+    assert not is_framing("certified") and not is_framing("decreed") and not is_framing("guarantees")
+    assert is_framing("argues") and is_framing("describes")
+
+
+def test_a_verb_that_says_how_something_is_put_is_framing() -> None:
+    """"He frames it as …", "the critique adds that …": a reporting sense of the verb
+    will do. "offers LLM101n free of charge as part of …" is no such use: a fact."""
+    assert word_kind("frames", 5.0) == "specific" and word_kind("adds", 5.0) == "specific"
+    assert "frames" in _construals("He frames it as documenting for your future self.")
+    assert "adds" in _construals("The critique adds that he departed just then.")
+    assert "treats" in _construals("He treats the transformer as a blob you give data to.")
+    assert word_kind("frames", 5.0, construal=True) == "framing"
+    assert not _construals("Eureka Labs offers LLM101n free of charge as part of its school.")
+    assert not _construals("He frames, as he had planned.")  # punctuation between
+    # Verbs that put a thing "as" something by selling, branding or endorsing it state facts.
+    assert not _construals("The BBC sells Doctor Who as a science-fiction programme.")
+    assert not _construals("Cologne brands itself as the biggest city on the Rhine.")
+    assert not _construals("The critique adds the chart as an appendix.")  # "adds" frames only with "that"
 
 
 def test_negation_is_counted_on_the_terms_both_sides_share() -> None:
@@ -53,6 +72,18 @@ def test_negation_is_counted_on_the_terms_both_sides_share() -> None:
     assert negation_conflict(claim, window)  # the window's own "rather than" elsewhere is no excuse
     assert not negation_conflict("Open-sourcing can strengthen a company's competitive position.",
                                  "Open-sourcing can strengthen rather than weaken competitive position.")
+
+
+def test_what_a_rather_than_sets_aside_is_not_asserted() -> None:
+    """"instead of writing explicit C++ logic" agrees with "no longer write explicit C++
+    logic", although the pair itself denies only "writing"; stating the set-aside part
+    as what happens still conflicts."""
+    window = "Programmers no longer write explicit C++ logic. They curate datasets instead."
+    assert not negation_conflict("Programmers curate datasets instead of writing explicit C++ logic.", window)
+    assert negation_conflict("Programmers write explicit C++ logic instead of curating datasets.", window)
+    strengthen = "Open-sourcing can strengthen rather than weaken competitive position."
+    assert not negation_conflict("Open source is an advantage rather than something that weakens a company's "
+                                 "competitive position.", strengthen)
 
 
 def test_a_denial_is_read_in_the_sentence_closest_to_the_claim() -> None:
@@ -91,6 +122,23 @@ def test_a_change_of_voice_is_not_a_swapped_relation() -> None:
     headed = "On Tesla vs Waymo: " + waymo
     assert swapped_names("He says Tesla has a hardware problem while Waymo has a software problem.", headed)
     assert not swapped_names("He says Tesla has a software problem while Waymo has a hardware problem.", headed)
+
+
+def test_a_fronted_part_is_not_a_swapped_relation() -> None:
+    """A strong model leads with the answer or the reason; each part keeps its order."""
+    window = "The team keeps retraining the model as the fleet keeps finding new edge cases."
+    fronted = "Because the fleet keeps finding new edge cases, the team keeps retraining the model."
+    assert order_reversals(fronted, window) == 0.0
+    hashes = ("I think the current models are wasting a ton of capacity remembering stuff that doesn't matter, "
+              "like SHA hashes.")
+    assert order_reversals("SHA hashes are his example: current models waste capacity remembering stuff.",
+                           hashes) == 0.0
+    # Fronting may not move a connective to the other part: cause and effect swapped.
+    curated = "Because the data set is badly curated, the models waste capacity on hashes."
+    assert order_reversals("Because the models waste capacity on hashes, the data set is badly curated.",
+                           curated) > 0.0
+    # Nor two named parties: with fewer than four terms a fronted term is a swapped one as often.
+    assert order_reversals("Waymo, Tesla beat.", "Tesla beat Waymo.") > 0.0
 
 
 def test_a_clause_given_to_another_party_is_a_substitution() -> None:

@@ -378,7 +378,7 @@ def test_a_negation_does_not_reach_into_the_next_clause() -> None:
 
 
 def test_framing_verbs_do_not_count_as_reversed_order() -> None:
-    from rag.alignment import order_reversals
+    from rag.relations import order_reversals
 
     # "He thinks X" states X although the passage puts its "I think" last.
     assert order_reversals("He thinks software problems are much easier.",
