@@ -79,18 +79,27 @@ def _heading(line: str) -> bool:
     return bool(content) and sum(w[0].isupper() or w[0].isdigit() for w in content) >= 0.6 * len(content)
 
 
+def _titled(lines: list[str], i: int) -> bool:
+    """``lines[i]`` is a heading in sentence case ("1 Data quality trumps model size"): a
+    short line without end punctuation between a finished sentence and a new one. A
+    soft-wrapped line of prose is not: it is long, or the text runs on from it."""
+    line = lines[i]
+    if len(line.split()) > 10 or line[-1] in _TERMINAL + ",;:":
+        return False
+    before = lines[i - 1] if i else ""
+    after = lines[i + 1] if i + 1 < len(lines) else ""
+    return (not before or before[-1] in _TERMINAL) and after[:1].isupper()
+
+
 def _lines(paragraph: str) -> str:
     """A paragraph's lines: soft-wrapped prose joined, headings and block lines kept apart."""
+    lines = [line for line in (" ".join(raw.split()) for raw in paragraph.splitlines()) if line]
+    apart = [_heading(line) or _titled(lines, i) for i, line in enumerate(lines)]
     out: list[str] = []
-    for line in (" ".join(raw.split()) for raw in paragraph.splitlines()):
-        if not line:
-            continue
-        if not out:
-            out.append(line)
-            continue
+    for i, line in enumerate(lines):
         # A line ending in ":" leads into what follows and stays with it ("Useful
         # subjects for a post-AGI world:" / "> I would say math, physics, CS ...").
-        if out[-1].endswith(":") or not (_heading(out[-1]) or _heading(line) or _BLOCK_START.match(line)):
+        if out and (out[-1].endswith(":") or not (apart[i - 1] or apart[i] or _BLOCK_START.match(line))):
             out[-1] = f"{out[-1]} {line}"
         else:
             out.append(line)
@@ -231,8 +240,12 @@ def best_extracts(
         texts, vectors = windows(passage)
         count = (len(texts) + 1) // 2  # n sentences come before n - 1 pairs
         for i, (window, vector) in enumerate(zip(texts, vectors)):
-            if i >= count and texts[i - count].rstrip()[-1:] not in _TERMINAL:
-                continue  # a heading glued to the sentence after it
+            if i >= count and texts[i - count].rstrip()[-1:] not in _TERMINAL \
+                    and not scorer.coverage(set(content_terms(texts[i - count]))):
+                # A heading glued to the sentence after it, unless the heading says what the
+                # question asks ("3 Agents are the next frontier" / "The conversation turns
+                # to AI agents ..." for "What is the next frontier?").
+                continue
             if not is_quotable(window):
                 continue
             # A pair is quoted only when it answers clearly better than one sentence.

@@ -109,6 +109,45 @@ def test_display_text_keeps_headings_apart_and_joins_wrapped_prose() -> None:
         "Why This Matters\nThe model is simple.",
     ]
     assert display_text(raw) == " ".join(display_text(raw, keep_lines=True).split())
+    # A heading in sentence case, between two finished sentences, is kept apart too; a
+    # wrapped line that the text runs on from is not.
+    numbered = ("It offers a more nuanced view.\n1 Data quality trumps model size\nKarpathy makes a compelling "
+                "case.\nThe next wave of\nimprovements will come from data.")
+    assert display_text(numbered, keep_lines=True).split("\n") == [
+        "It offers a more nuanced view.", "1 Data quality trumps model size",
+        "Karpathy makes a compelling case. The next wave of improvements will come from data."]
+
+
+def test_a_heading_is_quoted_with_its_sentence_only_when_it_says_what_is_asked() -> None:
+    import numpy as np
+
+    from rag.extract import best_extracts
+    from rag.text import content_terms
+
+    sentence = "The conversation turns to AI agents and their potential to automate complex workflows."
+
+    class Scorer:  # relevance by a fixed table; the question asks about "the next frontier"
+        question_terms = set(content_terms("What is the next frontier?"))
+
+        def score(self, window: str, vector=None) -> float:  # noqa: ANN001
+            return 0.9 if "frontier" in window else 0.5
+
+        def echo(self, window: str) -> float:
+            return 0.0
+
+        def coverage(self, terms: set[str]) -> float:
+            return len(terms & self.question_terms) / len(self.question_terms)
+
+    def windows(heading: str):  # noqa: ANN202
+        def split(passage: str):  # noqa: ANN202
+            texts = [heading, sentence, f"{heading}\n{sentence}"]  # two sentences, then their pair
+            return texts, np.zeros((3, 4))
+        return split
+
+    asked = best_extracts("What is the next frontier?", ["p"], windows("3 Agents are the next frontier"), Scorer())
+    assert asked[0].window == f"3 Agents are the next frontier\n{sentence}"
+    other = best_extracts("What is the next frontier?", ["p"], windows("Why This Matters"), Scorer())
+    assert other[0].window == sentence
 
 
 def test_table_rows_are_not_quotable_but_a_separator_is_fine() -> None:
