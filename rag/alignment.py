@@ -23,11 +23,11 @@ way a careful reader checks a sentence against its source:
 - **Polarity**: a negation one side has and the other lacks, counted on the
   terms both sides share, so "No, he does not think Tesla is a car company"
   agrees with "Tesla, I don't think it's a car company"; what a "rather than"
-  sets aside is asserted by neither side.
+  sets aside ("instead of writing explicit C++") is not asserted.
 - **Strong qualifiers** the evidence lacks ("all", "only", "never", "will").
 - **Parties**: the window's clause that says what the claim's clause says is led
   by another name ("Temüjin horrified people" where the passage says Jamukha did).
-- **Relations**: key terms in reverse order ("Tesla has a hardware problem,
+- **Relations** (:mod:`rag.relations`): key terms in reverse order ("Tesla has a hardware problem,
   Waymo a software one"), except across a change of voice ("OpenAI was founded
   by Altman" / "Altman founded OpenAI") or a fronted part that keeps its
   connective ("Because technology changes, people return to school" / "people
@@ -190,25 +190,38 @@ def compounds(claim: str, window: str) -> set[str]:
 
 
 _CONSTRUAL_SPAN = 6
+_ADVERBS = frozenset("also even still then now further again simply often really just".split())
+_DETERMINERS = frozenset("the a an his her its their our my your this these those".split())
 _PREPOSITIONS = frozenset("of for in on at to with from by about into over under after before between through during "
                           "without within against among".split())
 
 
 def _construals(text: str) -> set[str]:
     """Verbs the claim uses to say how something is put or seen: "he *frames* it as",
-    "he *treats* the transformer as", "the critique *adds* that". Followed within a few
-    words by "as" or "that", with only its object between (no punctuation, no
-    preposition), and inflected as a verb."""
+    "he *treats* the transformer as", "the critique *adds* that" (:func:`rag.lexicon.construes`).
+    "as" may follow the verb's object (no punctuation or preposition between); "that"
+    follows the verb itself ("adds features that users asked for" is a relative clause)."""
     tokens = [t.lower() for t in CLAIM_TOKEN.findall(text)]
     out = set()
     for i, w in enumerate(tokens):
-        if not w.endswith(("s", "ed")) or w in STOPWORDS:
+        if w in STOPWORDS or not w[0].isalpha():
             continue
-        for nxt in tokens[i + 1:i + 1 + _CONSTRUAL_SPAN]:
+        k = i - 1
+        while k >= 0 and tokens[k] in _ADVERBS:
+            k -= 1
+        if k >= 0 and tokens[k] in _DETERMINERS:
+            continue  # "his notes that year": a noun
+        as_verb = k >= 0 and (tokens[k] in SUBJECTS or tokens[k] in SOURCE_NOUNS)
+        after = tokens[i + 1:i + 1 + _CONSTRUAL_SPAN]
+        if after[:1] == ["that"] or after[:2] == ["out", "that"]:
+            if construes(w, "that", as_verb):
+                out.add(w)
+            continue
+        for nxt in after:
             if not nxt[0].isalnum() or nxt in _PREPOSITIONS:
                 break  # "offers LLM101n free of charge as part of …": the "as" is not the verb's
-            if nxt in ("as", "that"):
-                if construes(w, nxt):
+            if nxt == "as":
+                if construes(w, "as", as_verb):
                     out.add(w)
                 break
     return out

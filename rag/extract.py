@@ -84,8 +84,8 @@ def _titled(lines: list[str], i: int) -> bool:
     short line without end punctuation between a finished sentence and a new one. A
     soft-wrapped line of prose is not: it is long, or the text runs on from it."""
     line = lines[i]
-    if len(line.split()) > 10 or line[-1] in _TERMINAL + ",;:":
-        return False
+    if len(line.split()) > 10 or line[-1:] in tuple(_TERMINAL + ",;:") or line.split()[-1].lower() in STOPWORDS:
+        return False  # too long, finished, or cut mid-phrase ("His advisor there was")
     before = lines[i - 1] if i else ""
     after = lines[i + 1] if i + 1 < len(lines) else ""
     return (not before or before[-1] in _TERMINAL) and after[:1].isupper()
@@ -236,15 +236,17 @@ def best_extracts(
     with embeddings. Only windows whose relevance reaches ``threshold`` count.
     """
     ranked: list[tuple[float, Extract, np.ndarray]] = []
+    asked = set(content_terms(question))
     for n, passage in enumerate(passages, start=1):
         texts, vectors = windows(passage)
         count = (len(texts) + 1) // 2  # n sentences come before n - 1 pairs
         for i, (window, vector) in enumerate(zip(texts, vectors)):
             if i >= count and texts[i - count].rstrip()[-1:] not in _TERMINAL \
-                    and not scorer.coverage(set(content_terms(texts[i - count]))):
+                    and len(asked & (set(content_terms(texts[i - count])) - set(content_terms(texts[i - count + 1])))) < 2:
                 # A heading glued to the sentence after it, unless the heading says what the
-                # question asks ("3 Agents are the next frontier" / "The conversation turns
-                # to AI agents ..." for "What is the next frontier?").
+                # question asks and the sentence does not ("3 Agents are the next frontier" /
+                # "The conversation turns to AI agents ..." for "What is the next frontier?";
+                # not "Why This Matters" for "Why does data quality matter?").
                 continue
             if not is_quotable(window):
                 continue

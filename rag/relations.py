@@ -28,7 +28,7 @@ from .text import STOPWORDS, content_terms, stem, words
 
 __all__ = ["CLAIM_TOKEN", "SUBJECTS", "core", "order_reversals", "swapped_relation"]
 
-#: Words and the punctuation that delimits clauses, as the relation checks read a claim.
+#: Words and the punctuation that delimits clauses, as the relation checks read a text.
 CLAIM_TOKEN = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['’][A-Za-z]+)?|[.,;:!?\"“”()]")
 #: Pronouns that stand for the subject of a clause.
 SUBJECTS = frozenset("he she it they who which".split())
@@ -61,6 +61,8 @@ _CONNECTIVE_KINDS = {
     **dict.fromkeys("before until then later".split(), "later"),
     **dict.fromkeys("if unless".split(), "condition"),
 }
+# A connective and its converse: "X, so Y" links the parts as "because X, Y" does.
+_CONVERSE = {"effect": "cause", "later": "earlier"}
 # "such as", "as well as", "the same as": no reason given.
 _NOT_CAUSAL_AS = frozenset("such well same so just".split())
 _INVERSION_SPAN = 6  # content terms: how close the inverted pair must stand in the window
@@ -132,7 +134,10 @@ def _links(text: str, front: list[str], back: list[str]) -> set[tuple[str, int]]
         terms = content_terms(w)
         if pending and terms:
             if terms[0] in part:
-                out.add((pending, part[terms[0]]))
+                if pending in _CONVERSE:  # "X, so Y" is "because X, Y": the cause is X's part
+                    out.add((_CONVERSE[pending], 1 - part[terms[0]]))
+                else:
+                    out.add((pending, part[terms[0]]))
             pending = None
     return out
 

@@ -216,23 +216,29 @@ def negated_terms(text: str) -> set[str]:
 
 
 def contrasted_terms(text: str) -> set[str]:
-    """Stems of the content words a "rather than" or "instead of" sets aside, up to
-    punctuation ("curate datasets instead of writing explicit C++ logic" -> {write,
-    explicit, c, logic}). :func:`negated_terms` denies only the first of them; the
-    rest are not asserted either."""
+    """Stems of the content words a "rather than" or "instead of" sets aside: the next
+    few, up to punctuation or a conjunction ("curate datasets instead of writing
+    explicit C++ logic" -> {write, explicit, c, logic}). :func:`negated_terms` denies
+    only the first of them; the rest are not asserted either. When a verb stands right
+    before the pair, what follows the second verb is both verbs' object and stays
+    asserted ("strengthen rather than weaken competitive position" -> {weaken})."""
+    from .lexicon import is_verb  # lexicon builds on this module
+
     out: set[str] = set()
     budget = 0
-    previous = ""
+    previous = before = ""
     for token in _SCOPE_TOKEN.findall(text):
         low = token.lower().replace("’", "'")
         pair, previous = (previous, low), low
         if not low[0].isalnum() or low in _SCOPE_ENDS:
             budget = 0
         elif pair in _NEGATING_PAIRS:
-            budget = _SCOPE
-        elif budget and low not in STOPWORDS:
-            out.add(stem(low.removesuffix("'s")))
-            budget -= 1
+            budget = 1 if is_verb(before) else _SCOPE
+        elif low not in STOPWORDS and low not in ("rather", "instead"):
+            if budget:
+                out.add(stem(low.removesuffix("'s")))
+                budget -= 1
+            before = low
     return out
 
 

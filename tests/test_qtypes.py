@@ -116,6 +116,8 @@ def test_display_text_keeps_headings_apart_and_joins_wrapped_prose() -> None:
     assert display_text(numbered, keep_lines=True).split("\n") == [
         "It offers a more nuanced view.", "1 Data quality trumps model size",
         "Karpathy makes a compelling case. The next wave of improvements will come from data."]
+    wrapped = "He studied at Stanford.\nHis advisor there was\nFei-Fei Li, who ran the lab."
+    assert display_text(wrapped, keep_lines=True) == "He studied at Stanford. His advisor there was Fei-Fei Li, who ran the lab."
 
 
 def test_a_heading_is_quoted_with_its_sentence_only_when_it_says_what_is_asked() -> None:
@@ -148,6 +150,9 @@ def test_a_heading_is_quoted_with_its_sentence_only_when_it_says_what_is_asked()
     assert asked[0].window == f"3 Agents are the next frontier\n{sentence}"
     other = best_extracts("What is the next frontier?", ["p"], windows("Why This Matters"), Scorer())
     assert other[0].window == sentence
+    # One asked word is not enough: "Why This Matters" for "Why does the next frontier matter?".
+    once = best_extracts("Why does the next frontier matter?", ["p"], windows("Why This Matters"), Scorer())
+    assert once[0].window == sentence
 
 
 def test_table_rows_are_not_quotable_but_a_separator_is_fine() -> None:
