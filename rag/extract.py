@@ -70,10 +70,15 @@ _TERMINAL = ".!?\"”’)]"
 _BLOCK_START = re.compile(r"^(?:#{1,6}\s|>|[-*•]\s|\|)")
 
 
+def _short_open(line: str) -> bool:
+    """A line of at most ten words that no punctuation ends: what a heading looks like."""
+    return len(line.split()) <= 10 and line[-1:] not in tuple(_TERMINAL + ",;:")
+
+
 def _heading(line: str) -> bool:
     """A short line without end punctuation whose words are mostly capitalised ("Why This Matters")."""
     words = line.split()
-    if len(words) > 10 or line[-1] in _TERMINAL + ",;:":
+    if not _short_open(line):
         return False
     content = [w for w in words if w.lower() not in STOPWORDS]
     return bool(content) and sum(w[0].isupper() or w[0].isdigit() for w in content) >= 0.6 * len(content)
@@ -84,8 +89,8 @@ def _titled(lines: list[str], i: int) -> bool:
     short line without end punctuation between a finished sentence and a new one. A
     soft-wrapped line of prose is not: it is long, or the text runs on from it."""
     line = lines[i]
-    if len(line.split()) > 10 or line[-1:] in tuple(_TERMINAL + ",;:") or line.split()[-1].lower() in STOPWORDS:
-        return False  # too long, finished, or cut mid-phrase ("His advisor there was")
+    if not _short_open(line) or line.split()[-1].lower() in STOPWORDS:
+        return False  # cut mid-phrase ("His advisor there was")
     before = lines[i - 1] if i else ""
     after = lines[i + 1] if i + 1 < len(lines) else ""
     return (not before or before[-1] in _TERMINAL) and after[:1].isupper()

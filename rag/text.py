@@ -171,6 +171,7 @@ _CLAUSE_OPENERS = frozenset("when if that because as like where while unless unt
 _NEG_RAISING = frozenset(stem(w) for w in "think believe suppose expect feel guess reckon imagine want seem".split())
 # "the hardest part rather than the easiest" denies "easiest" as "not the easiest" does.
 _NEGATING_PAIRS = frozenset({("rather", "than"), ("instead", "of")})
+_PAIR_OPENERS = frozenset(first for first, _ in _NEGATING_PAIRS)
 
 
 def _is_word(word: str) -> bool:
@@ -234,7 +235,7 @@ def contrasted_terms(text: str) -> set[str]:
             budget = 0
         elif pair in _NEGATING_PAIRS:
             budget = 1 if is_verb(before) else _SCOPE
-        elif low not in STOPWORDS and low not in ("rather", "instead"):
+        elif low not in STOPWORDS and low not in _PAIR_OPENERS:
             if budget:
                 out.add(stem(low.removesuffix("'s")))
                 budget -= 1
