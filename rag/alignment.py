@@ -25,8 +25,11 @@ way a careful reader checks a sentence against its source:
   agrees with "Tesla, I don't think it's a car company"; what a "rather than"
   sets aside ("instead of writing explicit C++") is not asserted.
 - **Strong qualifiers** the evidence lacks ("all", "only", "never", "will").
-- **Parties**: the window's clause that says what the claim's clause says is led
-  by another name ("Temüjin horrified people" where the passage says Jamukha did).
+- **Parties** (:mod:`rag.parties`): the window's clause that says what the claim's
+  clause says is led by another name ("Temüjin horrified people" where the passage
+  says Jamukha did), or another name owns it ("Karpathy's famous observation" for
+  "Sutton's"), or the two sides of a contrast trade places ("While Tesla relied on
+  lidar, its competitors bet on cameras").
 - **Relations** (:mod:`rag.relations`): key terms in reverse order ("Tesla has a hardware problem,
   Waymo a software one"), except across a change of voice ("OpenAI was founded
   by Altman" / "Altman founded OpenAI") or a fronted part that keeps its
@@ -49,7 +52,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .lexicon import antonyms, commonness, construes, is_framing, narrower, related
-from .parties import substituted_name, swapped_names
+from .parties import substituted_name, substituted_possessor, swapped_names, swapped_sides
 from .relations import CLAIM_TOKEN, SUBJECTS, core, order_reversals, swapped_relation
 from .text import (
     NUMBER_RE,
@@ -99,6 +102,14 @@ _TIME_UNITS = frozenset(
 _NEVER_GLUE = _TIME_UNITS | frozenset(
     "half halves quarter quarters double doubled triple tripled twice thrice majority".split()
 )
+# Light words, glue whatever their commonness: verbs whose complement says what happens
+# ("a platform *lets* the network transfer what it learns", "*ties* his philosophy to the
+# crashes", "*happens* to live in the cloud", "*putting* commands out"), and nouns that
+# only gather what follows them ("a *collection of* one billion backgrounds"). The words
+# around them carry the fact, and those are checked. A closed list: frequency cannot tell
+# "putting" from "killing" (BENCHMARKS.md).
+_LIGHT_VERBS = frozenset("let tie happen put".split())  # stems
+_PARTITIVES = frozenset("collection set series range variety array handful kind type sort group bunch".split())
 # Words that change what a claim asserts although retrieval ignores them: a claim
 # that says "all", "only" or "will" where the evidence does not says more than it.
 STRONG_QUALIFIERS = frozenset(
@@ -227,19 +238,22 @@ def _construals(text: str) -> set[str]:
     return out
 
 
-def word_kind(word: str, common_zipf: float, as_verb: bool = False, construal: bool = False) -> str:
+def word_kind(word: str, common_zipf: float, as_verb: bool = False, construal: bool = False,
+              partitive: bool = False) -> str:
     """``framing``, ``source``, ``common`` or ``specific``: what a missing claim word is.
 
     ``as_verb``: the word follows its subject ("the profile *names* ...", "he *credits*"),
     so a noun-looking form is the verb. ``construal``: the claim uses it to say how
-    something is put (:func:`_construals`)."""
+    something is put (:func:`_construals`). ``partitive``: "of" follows it ("a
+    collection of")."""
     if word in SOURCE_NOUNS:
         return "source"
     if construal or is_framing(word, as_verb):
         return "framing"
     if word.lower() in _NEVER_GLUE:
         return "specific"
-    if word in _FUNCTION_WORDS or commonness(word) >= common_zipf:
+    if (word in _FUNCTION_WORDS or commonness(word) >= common_zipf or stem(word.lower()) in _LIGHT_VERBS
+            or (partitive and word.lower() in _PARTITIVES)):
         return "common"
     return "specific"
 
@@ -441,9 +455,10 @@ def align(
     tokens = words(text)
     after_subject = {w for prev, w in zip(tokens, tokens[1:]) if prev in SUBJECTS or prev in SOURCE_NOUNS}
     construed = _construals(text)
+    gathering = {w for w, nxt in zip(tokens, tokens[1:]) if nxt == "of"}
     missing = [(surface.get(t, t), "common" if t in named and t in elsewhere
                 else word_kind(surface.get(t, t), common_zipf, surface.get(t, t) in after_subject,
-                               surface.get(t, t) in construed))
+                               surface.get(t, t) in construed, surface.get(t, t) in gathering))
                for t in terms if t not in have]
     claim_words = set(words(_unqualified(text, window)))
     window_words = expanded(window)
@@ -460,5 +475,6 @@ def align(
         negation=negation_conflict(claim, window) or bool(opposite_terms(claim, window)),
         qualifiers=qualifiers,
         order=order_reversals(claim, window),
-        swapped=swapped_relation(text, window) or swapped_names(text, window) or substituted_name(text, window),
+        swapped=(swapped_relation(text, window) or swapped_names(text, window) or substituted_name(text, window)
+                 or substituted_possessor(text, window) or swapped_sides(text, window)),
     )

@@ -9,16 +9,21 @@ someone is left to the other checks.
   each ("Tesla has a hardware problem while Waymo has a software problem").
 - :func:`substituted_name`: what the window says of one party is given to
   another ("Temüjin horrified people" where the passage says Jamukha did).
+- :func:`substituted_possessor`: the same for a possessive ("Karpathy's famous
+  observation" where the passage says "Sutton's famous observation").
+- :func:`swapped_sides`: the two sides of a contrast trade what the window says
+  of each, named or not ("While Tesla relied on lidar, its competitors bet on
+  cameras"; "Software 1.0 relied on neural networks, whereas Software 2.0 ...").
 """
 
 from __future__ import annotations
 
 import re
 
-from .lexicon import commonness
+from .lexicon import commonness, is_framing
 from .text import STOPWORDS, content_terms, names, stem, words
 
-__all__ = ["substituted_name", "swapped_names"]
+__all__ = ["substituted_name", "substituted_possessor", "swapped_names", "swapped_sides"]
 
 # A capitalised word rarer than this in English (Zipf) is a name even where it opens a
 # clause ("Jamukha horrified ..."), where :func:`rag.text.names` takes it for a first word.
@@ -152,4 +157,87 @@ def substituted_name(claim: str, window: str) -> bool:
             other = _leading_name(c, window_names, rest & w)
             if other and not (lead & w) and not (other & clause_names):
                 return True
+    return False
+
+
+_POSSESSOR = re.compile(r"\b([A-Z][\w-]*)['’]s\b((?:\s+[\w-]+){1,3})")
+
+
+def _possessions(text: str) -> list[tuple[str, set[str]]]:
+    """Each named possessor ("Sutton's", as a stem) with the content terms of the words
+    after it ("famous observation")."""
+    out = []
+    for m in _POSSESSOR.finditer(text):
+        owner = m.group(1)
+        terms = set(content_terms(m.group(2)))
+        if owner.lower() not in STOPWORDS and terms:
+            out.append((stem(owner.lower()), terms))
+    return out
+
+
+def substituted_possessor(claim: str, window: str) -> bool:
+    """The claim gives to one name what the window gives to another.
+
+    "The bitter lesson is Karpathy's famous observation" against "While
+    acknowledging Sutton's famous observation that compute eventually wins,
+    Karpathy argues ...": the window's possessor of "famous observation" is a name
+    the claim never uses. (A possessor the claim does use elsewhere is a rewording:
+    "the Iranian Plateau's population" in a claim about Iran.)"""
+    theirs = _possessions(window)
+    if not theirs:
+        return False
+    said = {stem(w) for w in words(claim)}
+    for _, terms in _possessions(claim):
+        others = {o for o, t in theirs if t & terms}
+        if others and others.isdisjoint(said):
+            return True
+    return False
+
+
+# A contrast of two sides: "A ..., while/whereas/but B ...", "A ...; B ...", and "While
+# A ..., B ...".
+_CONTRAST = re.compile(r"\s*[,;]?\s+(?:while|whereas|but)\s+|;\s+", re.I)
+_LEADING_CONTRAST = re.compile(r"^\s*(?:while|whereas)\s+([^,]+),\s*(.+)$", re.I | re.S)
+# Window clauses for :func:`swapped_sides`: a full stop ends one only before a space or
+# the end ("Software 1.0" is one name; '... leadership." His memo' is two clauses).
+_SIDE_CLAUSE = re.compile(
+    r"[,;:!?()]+|\.(?=[\"”’)\]]*(?:\s|$))|\s(?:while|whereas|but|although|though|because)\s|—", re.I
+)
+
+
+def _side_terms(text: str) -> list[str]:
+    """The content terms of ``text`` in order, reporting verbs left out ("he says")."""
+    return [t for w in words(text) if not is_framing(w, False) for t in content_terms(w)]
+
+
+def swapped_sides(claim: str, window: str) -> bool:
+    """The two sides of a contrast trade what the window says of each.
+
+    "While Tesla's Autopilot relied on lidar and maps, its competitors bet on cameras
+    alone" against "Competitors relied on lidar and high definition maps. Karpathy bet
+    the entire Autopilot program on cameras alone." Each side is led by the first term
+    it does not share with the other ("tesla" and "competitor"; the "1" and "2" of
+    "Software 1.0" and "Software 2.0"); the window clause that holds most of one
+    side's other terms names the other side's lead and not its own.
+    :func:`swapped_names` needs a name on both sides; this needs none, so it asks
+    for a contrast the claim spells out."""
+    m = _LEADING_CONTRAST.match(claim)
+    parts = [m.group(1), m.group(2)] if m else _CONTRAST.split(claim, maxsplit=1)
+    if len(parts) != 2:
+        return False
+    sides = [_side_terms(p) for p in parts]
+    window_clauses = [set(content_terms(c)) for c in _SIDE_CLAUSE.split(window) if c.strip()]
+    for i in (0, 1):
+        own = [t for t in sides[i] if t not in sides[1 - i]]
+        other = [t for t in sides[1 - i] if t not in sides[i]]
+        if len(own) < 3 or not other:
+            continue
+        lead, rest, their_lead = own[0], set(own[1:]), other[0]
+        overlap = [len(rest & w) for w in window_clauses]
+        best = max(overlap, default=0)
+        if best < max(2, (len(rest) + 1) // 2):
+            continue
+        holders = [w for w, o in zip(window_clauses, overlap) if o == best]
+        if all(their_lead in w and lead not in w for w in holders):
+            return True
     return False

@@ -32,8 +32,9 @@ __all__ = ["CLAIM_TOKEN", "SUBJECTS", "core", "order_reversals", "swapped_relati
 CLAIM_TOKEN = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['’][A-Za-z]+)?|[.,;:!?\"“”()]")
 #: Pronouns that stand for the subject of a clause.
 SUBJECTS = frozenset("he she it they who which".split())
-# A yes/no answer's opener carries the polarity of the question, not a claim.
-_OPENER = re.compile(r"^\s*(?:yes|no)\s*[,.;:!—–-]+\s*", re.I)
+# A yes/no answer's opener carries the polarity of the question, not a claim; so does
+# "Neither:" or "Both:" answering "X or Y?" (what follows is checked).
+_OPENER = re.compile(r"^\s*(?:yes|no|neither|both)\s*[,.;:!—–-]+\s*", re.I)
 # "was founded ... by": a passive clause with its agent.
 _PASSIVE = re.compile(r"\b(?:is|are|was|were|been|being|be)\s+(?:\w+ly\s+)?\w+(?:ed|en|wn|lt|ght)\b[^.]*?\bby\b",
                       re.I)

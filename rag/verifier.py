@@ -5,7 +5,10 @@ verdict has three layers:
 
 - **Vetoes** that are right every time: a number or a date in the claim that the
   passages do not contain (or state only about something else: a 2022 that ends
-  his Tesla tenure is not Eureka Labs' launch year), or a name that neither the
+  his Tesla tenure is not Eureka Labs' launch year, nor a 1972 that another clause of
+  the sentence gives to something else while a 1978 goes with the claim's fact), a
+  date whose month the passages give another year ("February 7, 2015" for "February
+  7, 2016"), or a name that neither the
   passages nor their documents' titles mention ("Geoffrey Hinton" when the
   passage says Fei-Fei Li).
 - **Word for word**: a claim the passage states verbatim is supported.
@@ -40,10 +43,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .alignment import Alignment, align, grounded, licensed_terms, negation_conflict, windows
+from .alignment import Alignment, align, grounded, licensed_terms, negation_conflict, table_rows, windows
 from .relations import core
 from .embeddings import Embedder
-from .text import STOPWORDS, content_terms, names, numbers, split_sentences, stem, words
+from .lexicon import related
+from .text import NUMBER_RE, STOPWORDS, content_terms, names, numbers, split_sentences, stem, words
 
 __all__ = [
     "Support",
@@ -150,7 +154,9 @@ def missing_names(claim: str, evidence_text: str) -> list[str]:
 
     Names are compared part by part ("Fei-Fei" -> "fei") and by stem ("LiDARs"),
     and an all-capitals name may stand for a run of capitalised words in the
-    evidence ("NHTSA" for "National Highway Traffic Safety Administration").
+    evidence ("NHTSA" for "National Highway Traffic Safety Administration"). A
+    name WordNet derives from one the evidence has is that name: "Irish" for
+    "Ireland", "Pakistani" for "Pakistan".
     """
     present = set()
     for w in words(evidence_text):
@@ -160,7 +166,8 @@ def missing_names(claim: str, evidence_text: str) -> list[str]:
     missing = []
     for name in sorted(names(claim)):
         parts = [p for p in re.split(r"[-'’]", name.removesuffix("'s").removesuffix("’s")) if p and p != "s"]
-        if not parts or all(p in present or stem(p) in present for p in parts):
+        if not parts or all(p in present or stem(p) in present or not related(stem(p)).isdisjoint(present)
+                            for p in parts):
             continue
         if acronyms is None:
             acronyms = _acronyms(evidence_text)
@@ -202,12 +209,124 @@ def _shared(terms: set[str], sentence: str) -> int:
     return sum(grounded(t, present) for t in terms)
 
 
-def _statements(text: str) -> list[str]:
-    """The units a number is stated in: sentences. Not table rows: a row states a period
-    with every cell of it, so a whole table copied as one "sentence" would have every
-    number in context, and a table is no answer to "What year did he graduate?" (a
-    row is still evidence for the alignment, :func:`rag.alignment.table_rows`)."""
-    return split_sentences(text) or [text]
+def _statements(text: str, rows: bool = True) -> list[str]:
+    """The units a number is stated in: sentences, and the rows of a table (a row
+    states its period with each of its cells: "| 2017 - 2022 | Tesla Sr. Director of AI
+    | ... | Deployed FSD Beta to 400k+ Users |"). ``rows`` False for a claim that copies
+    table bars itself: a whole table pasted as one "sentence" shares terms with every
+    row, and would have every number of it in context (BENCHMARKS.md, session 29)."""
+    sentences = split_sentences(text) or [text]
+    return sentences + table_rows(text) if rows else sentences
+
+
+# Clause breaks inside a sentence where one statement ends and another begins: "In 1972
+# almost all episodes existed, while by 1978 the practice had been brought to a stop".
+_CLAUSE_BREAK = re.compile(r"\s*;\s*|,?\s+(?:while|whereas|but|though|although)\s+", re.I)
+# "Whereas UK law required £1, Denmark's wanted 200,000 krone": the first clause ends at
+# its comma.
+_LEADING_CLAUSE = re.compile(r"^\s*(?:while|whereas|though|although)\s+[^,]+,", re.I)
+
+
+def _clauses(text: str) -> list[str]:
+    lead = _LEADING_CLAUSE.match(text)
+    head, text = (lead.group(0), text[lead.end():]) if lead else ("", text)
+    return [c for c in [head, *_CLAUSE_BREAK.split(text)] if c.strip()]
+
+
+def _in_context(number: str, terms: set[str], need: int, sentence: str, focus: set[str]) -> bool:
+    """The sentence states ``number`` with at least ``need`` of the claim's ``terms``, and
+    no other clause of it says what the claim's clause holding the number says
+    (``focus``, its terms) with a rival number of the same kind, a year for a year:
+    "brought to a stop in 1972" is not "In 1972 almost all episodes existed, while by
+    1978 the practice had been brought to a stop"."""
+    if number not in numbers(sentence) or _shared(terms, sentence) < need:
+        return False
+    clauses = _clauses(sentence)
+    if len(clauses) < 2:
+        return True
+    year = bool(_YEARLIKE.fullmatch(number))
+    own = max((_shared(focus, c) for c in clauses if number in numbers(c)), default=0)
+    for clause in clauses:
+        rivals = {n for n in numbers(clause) - {number} if bool(_YEARLIKE.fullmatch(n)) == year}
+        if rivals and number not in numbers(clause) and _shared(focus, clause) >= max(need, own + 1):
+            return False
+    return True
+
+
+# Words between a number and what it counts: "2.666 million residents", "50 percent of".
+_MULTIPLIERS = frozenset("hundred thousand million billion trillion percent per cent".split())
+# Units measure, they do not name what is counted: "77 years" and "80 years" are two
+# people's life expectancies, "€5000 a year" and "€25,000 per year" two fees.
+_UNITS = frozenset(stem(w) for w in (
+    "second minute hour day week month year decade century annual annually times time "
+    "km kilometre kilometer metre meter mile ft feet foot inch cm mm kg kilogram gram pound lb ton tonne "
+    "litre liter ml gallon acre hectare sq square cubic degree dollar euro yen usd mph kph point"
+).split())
+
+
+def _counts(text: str, reach: int = 2) -> list[tuple[str, list[str]]]:
+    """Each number that is not a year, with the stems of the words after it (up to ``reach``
+    words, multipliers skipped): "8000 CDs and 10,000 LPs" -> [("8000", ["cd"]), ("10000",
+    ["lp"])]."""
+    out = []
+    for m in NUMBER_RE.finditer(text):
+        value = next(iter(numbers(m.group(0))), None)
+        if value is None or _YEARLIKE.fullmatch(value):
+            continue
+        # Part of a name ("Software 2.0 is code ...") or a list item's number ("48. AI Will
+        # Eat the Stack"): it counts nothing.
+        label = re.search(r"\b([A-Z][A-Za-z]+)[ -]$", text[max(0, m.start() - 40):m.start()])
+        if label and _label_key(label.group(1), value) is not None:
+            continue
+        head = text[:m.start()].rstrip(" \t")
+        if (not head or head.endswith("\n")) and text[m.end(1):m.end(1) + 2] == ". ":
+            continue
+        # From the digits on ("6.04 mL" is no "6.04 m"), a lone suffix letter skipped ("400k").
+        after = [w for w in words(text[m.end(1):m.end(1) + 80]) if w not in _MULTIPLIERS and len(w) > 1][:reach]
+        out.append((value, [stem(w) for w in after if w not in STOPWORDS and not w[0].isdigit()]))
+    return out
+
+
+def _recounted(claim: str, texts: Sequence[str]) -> str | None:
+    """A number the claim gives to what the passages count with another of their numbers,
+    while they give the claim's number to something else the claim names: "10,000 CDs
+    and 8,000 LPs" where the passage says "8000 CDs and 10,000 LPs". Never when the
+    passages also state the number with the claim's word ("6.04 mL" restates "6.04
+    milliliters (mL)"), nor when they give it to nothing the claim names ("even 1
+    billion parameters" for "3 billion parameters, 20 billion? I think even 1 billion
+    suffices")."""
+    stated = [c for t in texts for c in _counts(t)]
+    near = [c for t in texts for c in _counts(t, reach=4)]
+    named = set(content_terms(claim))
+    for value, after in _counts(claim):
+        if not after or after[0] in _UNITS:
+            continue
+        noun = after[0]
+        if any(v == value and noun in n for v, n in near):
+            continue
+        others = {n[0] for v, n in stated if v == value and n} - {noun}
+        if others & named and any(v != value and n[:1] == [noun] for v, n in stated):
+            return value
+    return None
+
+
+# A month (capitalised: "march 2000 soldiers" is no date), an optional day, a year.
+_DATE = re.compile(r"\b(" + "|".join(sorted((m.capitalize() for m in _MONTHS), key=len, reverse=True))
+                   + r")\.?(?:\s+\d{1,2}(?:st|nd|rd|th)?)?,?\s+(\d{4})\b")
+
+
+def _changed_date(claim: str, texts: Sequence[str]) -> str | None:
+    """A date of the claim whose month the passages give another year, and never the
+    claim's: "February 7, 2015" where the passage says "February 7, 2016"."""
+    stated: dict[str, set[str]] = {}
+    for text in texts:
+        for m in _DATE.finditer(text):
+            stated.setdefault(m.group(1).lower()[:3], set()).add(m.group(2))
+    for m in _DATE.finditer(claim):
+        years = stated.get(m.group(1).lower()[:3])
+        if years and m.group(2) not in years:
+            return m.group(0)
+    return None
 
 
 def _numbers_out_of_context(claim: str, texts: Sequence[str]) -> str | None:
@@ -236,10 +355,14 @@ def _numbers_out_of_context(claim: str, texts: Sequence[str]) -> str | None:
     for number in sorted(wanted):
         if number not in rest:
             continue  # only ever part of the same named thing: "Software 3.0", "GPT-4" in both
+        # What the claim says with the number is its own clause: "…, though quite a few
+        # arrived as late as 1700" (the other clause's terms are another statement's).
+        focus = {t for c in _clauses(core(claim)) if number in numbers(c)
+                 for t in content_terms(c) if not numbers(t)} or terms
         if not any(
-            number in numbers(sentence) and _shared(terms, sentence) >= need
+            _in_context(number, terms, need, sentence, focus)
             for text in texts
-            for sentence in _statements(text)
+            for sentence in _statements(text, rows="|" not in claim)
         ):
             return number
     return None
@@ -325,6 +448,12 @@ class Verifier:
         stray = _numbers_out_of_context(claim, [*titles, *unmarked])
         if stray:
             return Support(0.0, False, f"the number {stray} is not stated with what the claim says", "")
+        recounted = _recounted(claim, unmarked)
+        if recounted:
+            return Support(0.0, False, f"the number {recounted} counts something else in the cited passages", "")
+        changed = _changed_date(claim, [*titles, *unmarked])
+        if changed:
+            return Support(0.0, False, f"the date {changed!r} is not in the cited passages (another year is)", "")
         missing = missing_names(claim, with_titles)
         asked = names(question) if question else set()
         vetoed = [n for n in missing if n not in asked]

@@ -13,7 +13,7 @@ from rag.alignment import (
     word_kind,
 )
 from rag.lexicon import is_framing
-from rag.parties import substituted_name, swapped_names
+from rag.parties import substituted_name, substituted_possessor, swapped_names, swapped_sides
 from rag.relations import order_reversals, swapped_relation
 from rag.text import split_sentences
 from rag.verifier import default_params
@@ -161,6 +161,36 @@ def test_a_clause_given_to_another_party_is_a_substitution() -> None:
     assert not substituted_name("He sold the printing press to the city council, Marlow says.", window)
 
 
+def test_a_possession_given_to_another_name_is_a_substitution() -> None:
+    window = "Citing Halloran's careful survey of the delta, Ostrander argued the canal should be moved."
+    assert substituted_possessor("The canal plan rested on Ostrander's careful survey of the delta.", window)
+    assert not substituted_possessor("The canal plan rested on Halloran's careful survey of the delta.", window)
+    # A possessor the claim names elsewhere is a rewording, and "his" names no one.
+    assert not substituted_possessor("In Halloran's view, Ostrander's survey of the delta was careful.", window)
+    assert not substituted_possessor("He cited a careful survey of the delta.", window)
+
+
+def test_the_sides_of_a_contrast_may_not_trade_what_the_window_says() -> None:
+    window = ("Rival mills relied on river water and wooden wheels. "
+              "Ostrander bet the whole weaving works on steam engines alone.")
+    swapped = "While Ostrander's works relied on river water and wooden wheels, rival mills bet everything on steam."
+    assert swapped_sides(swapped, window)
+    assert not swapped_sides("While rival mills relied on river water and wooden wheels, Ostrander bet the "
+                             "works on steam engines alone.", window)
+    # Sides told apart by a number, as in "Version 1.0" / "Version 2.0".
+    versions = "Loom 1.0 relied on hand cranks and foot pedals. Loom 2.0 relies on steam pressure and cams."
+    assert swapped_sides("Loom 1.0 relied on steam pressure and cams, whereas Loom 2.0 relies on hand cranks "
+                         "and foot pedals.", versions)
+    assert not swapped_sides("Loom 1.0 relied on hand cranks and foot pedals, whereas Loom 2.0 relies on steam "
+                             "pressure and cams.", versions)
+    # No contrast, nothing to swap; a quotation's full stop ends its clause.
+    assert not swapped_sides("Rival mills relied on river water and wooden wheels.", window)
+    quoted = ('He wrote that "the mills are neither fast nor cheap." His letter added that steam would '
+              'likely win within a decade.')
+    assert not swapped_sides("He wrote that the mills were neither fast nor cheap, but that steam would likely "
+                             "win within a decade.", quoted)
+
+
 def test_an_equation_may_be_stated_either_way_round_but_its_sides_may_not_trade_terms() -> None:
     limit = default_params().max_order
     window = ('30. The Best Regularizer is More Data: "It is a very common mistake to spend a lot of '
@@ -213,3 +243,11 @@ def test_only_on_the_windows_own_number_says_no_more() -> None:
     assert "only" in _unqualified("It is only about 5% cognition.", "It is like 0.001% cognition.")
     assert "only" in _unqualified("Tesla only uses cameras.", "Tesla uses cameras.")
     assert "All" in _unqualified("All three pads were completed.", "Three pads were planned; two were completed.")
+
+
+def test_an_either_or_answers_opener_is_not_a_claim() -> None:
+    from rag.relations import core
+
+    assert core("Neither: for him, the binding constraint is the canal.") == "for him, the binding constraint is the canal."
+    assert core("Both, in his view.") == "in his view."
+    assert core("Both mills used steam.") == "Both mills used steam."

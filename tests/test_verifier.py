@@ -152,6 +152,14 @@ def test_vetoes_name_the_missing_number_or_name() -> None:
     assert "name" not in result.reason
 
 
+def test_a_name_derived_from_the_passages_name_is_that_name() -> None:
+    from rag.verifier import missing_names
+
+    assert missing_names("Most Irish boarding schools charge more.", "Many boarding schools in Ireland charge more.") == []
+    assert missing_names("The Kenyan parliament met.", "The parliament of Kenya met.") == []
+    assert missing_names("The French parliament met.", "The parliament of Kenya met.") == ["french"]
+
+
 def test_names_are_checked_against_the_title_too() -> None:
     verifier = Verifier(FakeEmbedder(dimension=64))
     claim = "According to Karpathy, Tesla is a robotics company."
@@ -207,6 +215,19 @@ def test_commonness_separates_glue_words_from_facts() -> None:
     assert commonness("qwzxv") == 0.0
 
 
+def test_light_verbs_and_gathering_nouns_are_glue_but_actions_are_not(verifier: Verifier) -> None:
+    from rag.alignment import word_kind
+
+    assert word_kind("lets", 5.0) == word_kind("tied", 5.0) == word_kind("putting", 5.0) == "common"
+    assert word_kind("collection", 5.0, partitive=True) == "common"
+    assert word_kind("collection", 5.0) == "specific"  # "a stamp collection" is a thing
+    assert word_kind("killing", 5.0) == word_kind("beating", 5.0) == "specific"
+    passage = "The Persona dataset holds one billion fictitious human backgrounds, injected into prompts."
+    claim = "It is a collection of one billion fictitious human backgrounds injected into prompts."
+    assert verifier.check(claim, [passage]).supported
+    assert not verifier.check(claim.replace("a collection of", "stolen from"), [passage]).supported
+
+
 def test_a_number_must_be_stated_with_what_the_claim_says() -> None:
     """2022 is in the passage, but as the end of the Tesla tenure, not Eureka Labs' launch."""
     verifier = Verifier(FakeEmbedder(dimension=64))
@@ -218,6 +239,43 @@ def test_a_number_must_be_stated_with_what_the_claim_says() -> None:
     # Amounts spelled as plurals are numbers too.
     assert "1000000000" in verifier.check("Hardware costs fell by billions per quarter.",
                                           ["Hardware costs dropped by millions per quarter."]).reason
+
+
+def test_a_number_another_clause_gives_to_something_else_is_out_of_context() -> None:
+    verifier = Verifier(FakeEmbedder(dimension=64))
+    passage = ("In 1931 the mill still employed most weavers of the valley, while by 1938 the practice of "
+               "hiring children for the looms had been brought to an end.")
+    moved = verifier.check("The mill brought the practice of hiring children for the looms to an end in 1931.",
+                           [passage])
+    assert not moved.supported and "1931" in moved.reason
+    kept = verifier.check("The mill brought the practice of hiring children for the looms to an end by 1938.",
+                          [passage])
+    assert "1938" not in kept.reason
+    # A number whose own clause says what the claim says stays in context.
+    joined = "Ostrander joined the guild in 1921, but he left the valley in 1930."
+    assert "1930" not in verifier.check("Ostrander left the valley in 1930.", [joined]).reason
+
+
+def test_a_number_given_to_what_the_passage_counts_with_another_is_vetoed() -> None:
+    verifier = Verifier(FakeEmbedder(dimension=64))
+    passage = ("The guild's archive holds more than 9,000 letters. Its map room keeps 3000 charts and "
+               "12,000 engravings, and about 6.5 millilitres (mL) of ink are used per page.")
+    swapped = verifier.check("The map room keeps 12,000 charts and 3,000 engravings.", [passage])
+    assert not swapped.supported and "counts something else" in swapped.reason
+    right = verifier.check("The map room keeps 3,000 charts and 12,000 engravings.", [passage])
+    assert "counts" not in right.reason
+    # The same number with its unit written another way counts the same thing.
+    assert "counts" not in verifier.check("About 6.5 mL of ink are used per page.", [passage]).reason
+
+
+def test_a_date_whose_month_the_passage_gives_another_year_is_vetoed() -> None:
+    verifier = Verifier(FakeEmbedder(dimension=64))
+    passage = ("The festival, held for the 1987 season, took place on March 14, 1988, in the old harbour. "
+               "Its 1987 programme had been cancelled.")
+    wrong = verifier.check("The festival took place on March 14, 1987, in the old harbour.", [passage])
+    assert not wrong.supported and "March 14, 1987" in wrong.reason
+    right = verifier.check("The festival took place in the old harbour on March 14, 1988.", [passage])
+    assert "date" not in right.reason
 
 
 def test_rather_than_negates_like_not() -> None:
@@ -355,6 +413,34 @@ def test_what_the_passage_says_of_one_party_given_to_another_is_not_supported(ve
     assert verifier.check("Ostrander founded the weavers' guild and ran it for a decade.", [passage]).supported
     wrong = verifier.check("Marlow founded the weavers' guild and ran it for a decade.", [passage])
     assert not wrong.supported and "relates" in wrong.reason
+
+
+def test_a_table_row_states_its_period_with_its_cells(verifier: Verifier) -> None:
+    table = ("| 2016 - 2017 |\nOpenAI Research Scientist |\nGenerative Models, RL Experiments |\n"
+             "| 2017 - 2022 |\nTesla Sr. Director of AI |\nHydraNets, Vision Only Stack |\n"
+             "Deployed FSD Beta to 400k+ Users |\n| 2024 - Present |\nFounder Eureka Labs |")
+    claim = "The table says FSD Beta was deployed to more than 400,000 users during his 2017 to 2022 tenure at Tesla."
+    assert "2017" not in verifier.check(claim, [table]).reason
+    # Another row's period is out of context ...
+    moved = verifier.check(claim.replace("2017 to 2022", "2016 to 2017"), [table])
+    assert not moved.supported and "2016" in moved.reason
+    # ... and a claim that copies the table states none of its numbers.
+    assert not verifier.check(table.replace("\n", " "), [table]).supported
+
+
+def test_a_contrast_or_a_possession_given_to_the_other_party_is_not_supported(verifier: Verifier) -> None:
+    passage = ("Rival mills relied on river water and wooden wheels. "
+               "Ostrander bet the whole weaving works on steam engines alone. "
+               "Citing Halloran's careful survey of the delta, Ostrander argued the canal should be moved.")
+    right = "While rival mills relied on river water and wooden wheels, Ostrander bet the works on steam engines alone."
+    assert verifier.check(right, [passage]).supported
+    wrong = verifier.check("While Ostrander relied on river water and wooden wheels, rival mills bet the works on "
+                           "steam engines alone.", [passage])
+    assert not wrong.supported and "relates" in wrong.reason
+    cited = "Ostrander argued the canal should be moved, citing Halloran's careful survey of the delta."
+    assert verifier.check(cited, [passage]).supported
+    owned = verifier.check(cited.replace("Halloran's", "Ostrander's"), [passage])
+    assert not owned.supported and "relates" in owned.reason
 
 
 def test_a_negation_does_not_reach_into_the_next_clause() -> None:
