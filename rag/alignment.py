@@ -108,8 +108,12 @@ _NEVER_GLUE = _TIME_UNITS | frozenset(
 # only gather what follows them ("a *collection of* one billion backgrounds"). The words
 # around them carry the fact, and those are checked. A closed list: frequency cannot tell
 # "putting" from "killing" (BENCHMARKS.md).
-_LIGHT_VERBS = frozenset("let tie happen put".split())  # stems
-_PARTITIVES = frozenset("collection set series range variety array handful kind type sort group bunch".split())
+_LIGHT_VERBS = frozenset("let happen put".split())  # stems; "tie" only as "tied to" (a drawn match is a fact)
+_PARTITIVES = frozenset("collection set range variety array kind type sort group bunch".split())
+_TIED = ("to", "into")
+# "lets the merger proceed" is no light word where the passage says "blocked the merger".
+_PREVENTING = frozenset(stem(w) for w in
+                        "block prevent prohibit forbid ban bar stop halt deny refuse reject disallow veto".split())
 # Words that change what a claim asserts although retrieval ignores them: a claim
 # that says "all", "only" or "will" where the evidence does not says more than it.
 STRONG_QUALIFIERS = frozenset(
@@ -239,23 +243,36 @@ def _construals(text: str) -> set[str]:
 
 
 def word_kind(word: str, common_zipf: float, as_verb: bool = False, construal: bool = False,
-              partitive: bool = False) -> str:
+              light: bool = False) -> str:
     """``framing``, ``source``, ``common`` or ``specific``: what a missing claim word is.
 
     ``as_verb``: the word follows its subject ("the profile *names* ...", "he *credits*"),
     so a noun-looking form is the verb. ``construal``: the claim uses it to say how
-    something is put (:func:`_construals`). ``partitive``: "of" follows it ("a
-    collection of")."""
+    something is put (:func:`_construals`). ``light``: a light word where the claim
+    uses it (:func:`_light_words`)."""
     if word in SOURCE_NOUNS:
         return "source"
     if construal or is_framing(word, as_verb):
         return "framing"
     if word.lower() in _NEVER_GLUE:
         return "specific"
-    if (word in _FUNCTION_WORDS or commonness(word) >= common_zipf or stem(word.lower()) in _LIGHT_VERBS
-            or (partitive and word.lower() in _PARTITIVES)):
+    if word in _FUNCTION_WORDS or commonness(word) >= common_zipf or light:
         return "common"
     return "specific"
+
+
+def _light_words(tokens: list[str], window: str) -> set[str]:
+    """The claim's light words: a gathering noun before "of" ("a collection of"), "tied to"
+    / "ties into", and "let", "happen" and "put" ("let" only where the window prevents
+    nothing: "let the merger proceed" against "blocked the merger")."""
+    preventing = not _PREVENTING.isdisjoint(content_terms(window))
+    out = set()
+    for w, nxt in zip(tokens, [*tokens[1:], ""]):
+        root = stem(w)
+        if (nxt == "of" and w in _PARTITIVES) or (root == "tie" and nxt in _TIED) or (
+                root in _LIGHT_VERBS and not (root == "let" and preventing)):
+            out.add(w)
+    return out
 
 
 def _unqualified(claim: str, window: str) -> str:
@@ -455,10 +472,10 @@ def align(
     tokens = words(text)
     after_subject = {w for prev, w in zip(tokens, tokens[1:]) if prev in SUBJECTS or prev in SOURCE_NOUNS}
     construed = _construals(text)
-    gathering = {w for w, nxt in zip(tokens, tokens[1:]) if nxt == "of"}
+    light = _light_words(tokens, window)
     missing = [(surface.get(t, t), "common" if t in named and t in elsewhere
                 else word_kind(surface.get(t, t), common_zipf, surface.get(t, t) in after_subject,
-                               surface.get(t, t) in construed, surface.get(t, t) in gathering))
+                               surface.get(t, t) in construed, surface.get(t, t) in light))
                for t in terms if t not in have]
     claim_words = set(words(_unqualified(text, window)))
     window_words = expanded(window)

@@ -160,18 +160,23 @@ def substituted_name(claim: str, window: str) -> bool:
     return False
 
 
+# "Today's", "China's": common enough in English that an owner this common is not a name
+# to trust ("Tesla" is 3.9, "Today" 6.0).
+_COMMON_OWNER_ZIPF = 5.0
 _POSSESSOR = re.compile(r"\b([A-Z][\w-]*)['’]s\b((?:\s+[\w-]+){1,3})")
 
 
-def _possessions(text: str) -> list[tuple[str, set[str]]]:
-    """Each named possessor ("Sutton's", as a stem) with the content terms of the words
-    after it ("famous observation")."""
+def _possessions(text: str) -> list[tuple[tuple[str, ...], set[str]]]:
+    """Each named possessor ("Sutton's", "GPT-4's": the stems of its parts) with the
+    content terms of the words after it ("famous observation"). A capitalised common
+    word is no owner ("Today's Tesla cars")."""
     out = []
     for m in _POSSESSOR.finditer(text):
         owner = m.group(1)
         terms = set(content_terms(m.group(2)))
-        if owner.lower() not in STOPWORDS and terms:
-            out.append((stem(owner.lower()), terms))
+        if owner.lower() in STOPWORDS or commonness(owner.lower()) >= _COMMON_OWNER_ZIPF or not terms:
+            continue
+        out.append((tuple(stem(p) for p in re.split(r"[-'’]", owner.lower()) if p), terms))
     return out
 
 
@@ -188,8 +193,9 @@ def substituted_possessor(claim: str, window: str) -> bool:
         return False
     said = {stem(w) for w in words(claim)}
     for _, terms in _possessions(claim):
-        others = {o for o, t in theirs if t & terms}
-        if others and others.isdisjoint(said):
+        # What is owned must be the same thing: two of its terms, or its only one.
+        others = [o for o, t in theirs if len(t & terms) >= min(2, len(terms))]
+        if others and not any(set(o) <= said for o in others):
             return True
     return False
 
@@ -226,7 +232,8 @@ def swapped_sides(claim: str, window: str) -> bool:
     if len(parts) != 2:
         return False
     sides = [_side_terms(p) for p in parts]
-    window_clauses = [set(content_terms(c)) for c in _SIDE_CLAUSE.split(window) if c.strip()]
+    clause_texts = [c for c in _SIDE_CLAUSE.split(window) if c.strip()]
+    window_clauses = [set(content_terms(c)) for c in clause_texts]
     for i in (0, 1):
         own = [t for t in sides[i] if t not in sides[1 - i]]
         other = [t for t in sides[1 - i] if t not in sides[i]]
@@ -237,7 +244,22 @@ def swapped_sides(claim: str, window: str) -> bool:
         best = max(overlap, default=0)
         if best < max(2, (len(rest) + 1) // 2):
             continue
-        holders = [w for w, o in zip(window_clauses, overlap) if o == best]
-        if all(their_lead in w and lead not in w for w in holders):
+        holders = [(c, w) for c, w, o in zip(clause_texts, window_clauses, overlap) if o == best]
+        if all(lead not in w and _leads(c, their_lead, rest) for c, w in holders):
             return True
     return False
+
+
+# Words after which a name is what the clause compares with, not what it is about.
+_COMPARED = frozenset("with than unlike compared versus vs like from".split())
+
+
+def _leads(clause: str, term: str, rest: set[str]) -> bool:
+    """``term`` stands in ``clause`` before the other terms it shares (``rest``), and not
+    as what the clause compares with ("compared with Waymo it relies on cameras")."""
+    tokens = words(clause)
+    stems = [(content_terms(t) or [""])[0] for t in tokens]
+    at = next((i for i, t in enumerate(stems) if t == term), None)
+    if at is None or (at and tokens[at - 1] in _COMPARED):
+        return False
+    return all(i >= at for i, t in enumerate(stems) if t in rest)

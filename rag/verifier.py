@@ -162,12 +162,18 @@ def missing_names(claim: str, evidence_text: str) -> list[str]:
     for w in words(evidence_text):
         w = w.removesuffix("'s")
         present.update((w, stem(w)))
+    # A name WordNet derives from one of the evidence's names, spelt alike at the start:
+    # "Irish" for "Ireland", not "Chinese" for "Taiwan" nor "American" for "us".
+    evidence_names = {stem(n.lower()) for n in names(evidence_text)}
+
+    def derived(part: str) -> bool:
+        return any(r[:2] == part[:2] for r in related(stem(part)) & evidence_names)
+
     acronyms = None
     missing = []
     for name in sorted(names(claim)):
         parts = [p for p in re.split(r"[-'’]", name.removesuffix("'s").removesuffix("’s")) if p and p != "s"]
-        if not parts or all(p in present or stem(p) in present or not related(stem(p)).isdisjoint(present)
-                            for p in parts):
+        if not parts or all(p in present or stem(p) in present or derived(p) for p in parts):
             continue
         if acronyms is None:
             acronyms = _acronyms(evidence_text)
@@ -233,12 +239,14 @@ def _clauses(text: str) -> list[str]:
     return [c for c in [head, *_CLAUSE_BREAK.split(text)] if c.strip()]
 
 
-def _in_context(number: str, terms: set[str], need: int, sentence: str, focus: set[str]) -> bool:
+def _in_context(number: str, terms: set[str], need: int, sentence: str, focus: set[str],
+                stated: frozenset[str] = frozenset()) -> bool:
     """The sentence states ``number`` with at least ``need`` of the claim's ``terms``, and
     no other clause of it says what the claim's clause holding the number says
     (``focus``, its terms) with a rival number of the same kind, a year for a year:
     "brought to a stop in 1972" is not "In 1972 almost all episodes existed, while by
-    1978 the practice had been brought to a stop"."""
+    1978 the practice had been brought to a stop". A number the claim also ``stated`` is
+    no rival ("founded in 2010 and shipped its first product in 2014")."""
     if number not in numbers(sentence) or _shared(terms, sentence) < need:
         return False
     clauses = _clauses(sentence)
@@ -247,7 +255,7 @@ def _in_context(number: str, terms: set[str], need: int, sentence: str, focus: s
     year = bool(_YEARLIKE.fullmatch(number))
     own = max((_shared(focus, c) for c in clauses if number in numbers(c)), default=0)
     for clause in clauses:
-        rivals = {n for n in numbers(clause) - {number} if bool(_YEARLIKE.fullmatch(n)) == year}
+        rivals = {n for n in numbers(clause) - {number} - stated if bool(_YEARLIKE.fullmatch(n)) == year}
         if rivals and number not in numbers(clause) and _shared(focus, clause) >= max(need, own + 1):
             return False
     return True
@@ -297,15 +305,18 @@ def _recounted(claim: str, texts: Sequence[str]) -> str | None:
     suffices")."""
     stated = [c for t in texts for c in _counts(t)]
     near = [c for t in texts for c in _counts(t, reach=4)]
-    named = set(content_terms(claim))
-    for value, after in _counts(claim):
+    counted = _counts(claim)
+    recounts = {value: {n[0] for v, n in counted if v != value and n} for value, _ in counted}
+    for value, after in counted:
         if not after or after[0] in _UNITS:
             continue
         noun = after[0]
         if any(v == value and noun in n for v, n in near):
             continue
+        # A swap: the passage's word for this number is one the claim counts with another
+        # ("8,000 LPs"), not merely a word it uses ("30 percent used R").
         others = {n[0] for v, n in stated if v == value and n} - {noun}
-        if others & named and any(v != value and n[:1] == [noun] for v, n in stated):
+        if others & recounts.get(value, set()) and any(v != value and n[:1] == [noun] for v, n in stated):
             return value
     return None
 
@@ -322,9 +333,13 @@ def _changed_date(claim: str, texts: Sequence[str]) -> str | None:
     for text in texts:
         for m in _DATE.finditer(text):
             stated.setdefault(m.group(1).lower()[:3], set()).add(m.group(2))
+    joined = "\n".join(texts)
     for m in _DATE.finditer(claim):
-        years = stated.get(m.group(1).lower()[:3])
-        if years and m.group(2) not in years:
+        month, year = m.group(1).lower()[:3], m.group(2)
+        years = stated.get(month)
+        # "In February of 2016", "February 7-9, 2016" state the claim's "February 2016" in
+        # another form: the year a few characters after the month.
+        if years and year not in years and not re.search(rf"\b{month}\w*\.?[^.;\n]{{0,15}}?\b{year}\b", joined, re.I):
             return m.group(0)
     return None
 
@@ -360,7 +375,7 @@ def _numbers_out_of_context(claim: str, texts: Sequence[str]) -> str | None:
         focus = {t for c in _clauses(core(claim)) if number in numbers(c)
                  for t in content_terms(c) if not numbers(t)} or terms
         if not any(
-            _in_context(number, terms, need, sentence, focus)
+            _in_context(number, terms, need, sentence, focus, frozenset(wanted))
             for text in texts
             for sentence in _statements(text, rows="|" not in claim)
         ):
