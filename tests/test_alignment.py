@@ -168,6 +168,9 @@ def test_a_possession_given_to_another_name_is_a_substitution() -> None:
     # A possessor the claim names elsewhere is a rewording, and "his" names no one.
     assert not substituted_possessor("In Halloran's view, Ostrander's survey of the delta was careful.", window)
     assert not substituted_possessor("He cited a careful survey of the delta.", window)
+    # A hyphenated owner is one name; a capitalised common word owns nothing.
+    assert not substituted_possessor("Rolls-Royce's engines power the jet.", "The jet runs on Rolls-Royce's engines.")
+    assert not substituted_possessor("Tesla's cars use only cameras.", "Today's Tesla cars use only cameras.")
 
 
 def test_the_sides_of_a_contrast_may_not_trade_what_the_window_says() -> None:
@@ -183,6 +186,11 @@ def test_the_sides_of_a_contrast_may_not_trade_what_the_window_says() -> None:
                          "and foot pedals.", versions)
     assert not swapped_sides("Loom 1.0 relied on hand cranks and foot pedals, whereas Loom 2.0 relies on steam "
                              "pressure and cams.", versions)
+    # A name the clause compares with is not what the clause is about.
+    compared = ("Rival mills relied on river water and wooden wheels. Ostrander's works are different: "
+                "compared with rival mills they bet on steam engines alone.")
+    assert not swapped_sides("Rival mills relied on river water and wooden wheels, while Ostrander's works bet on "
+                             "steam engines alone.", compared)
     # No contrast, nothing to swap; a quotation's full stop ends its clause.
     assert not swapped_sides("Rival mills relied on river water and wooden wheels.", window)
     quoted = ('He wrote that "the mills are neither fast nor cheap." His letter added that steam would '

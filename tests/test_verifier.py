@@ -262,6 +262,10 @@ def test_a_number_another_clause_gives_to_something_else_is_out_of_context() -> 
     # A number whose own clause says what the claim says stays in context.
     joined = "Ostrander joined the guild in 1921, but he left the valley in 1930."
     assert "1930" not in verifier.check("Ostrander left the valley in 1930.", [joined]).reason
+    # A number the claim states too is no rival: both clauses are the claim's.
+    founded = "The mill was founded in 1921, but its first loom, a steam loom, ran in 1924."
+    assert "1921" not in verifier.check("The mill was founded in 1921 and ran its first loom in 1924.",
+                                        [founded]).reason
 
 
 def test_a_number_given_to_what_the_passage_counts_with_another_is_vetoed() -> None:
@@ -284,6 +288,9 @@ def test_a_date_whose_month_the_passage_gives_another_year_is_vetoed() -> None:
     assert not wrong.supported and "March 14, 1987" in wrong.reason
     right = verifier.check("The festival took place in the old harbour on March 14, 1988.", [passage])
     assert "date" not in right.reason
+    # The same date in another form is stated.
+    other_form = "Born in March 1961, he opened the festival in March of 1988."
+    assert "date" not in verifier.check("He opened the festival in March 1988.", [other_form]).reason
 
 
 def test_rather_than_negates_like_not() -> None:
