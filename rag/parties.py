@@ -250,8 +250,10 @@ def swapped_sides(claim: str, window: str) -> bool:
     return False
 
 
-# Words after which a name is what the clause compares with, not what it is about.
-_COMPARED = frozenset("with than unlike compared versus vs like from".split())
+# Words after which a name is what the clause compares with, not what it is about. Not a
+# bare "with": "with Edison holding the patents" is about Edison.
+_COMPARED = frozenset("than unlike versus vs".split())
+_COMPARED_PAIRS = frozenset({("compared", "with"), ("compared", "to"), ("contrast", "to"), ("contrast", "with")})
 
 
 def _leads(clause: str, term: str, rest: set[str]) -> bool:
@@ -260,6 +262,6 @@ def _leads(clause: str, term: str, rest: set[str]) -> bool:
     tokens = words(clause)
     stems = [(content_terms(t) or [""])[0] for t in tokens]
     at = next((i for i, t in enumerate(stems) if t == term), None)
-    if at is None or (at and tokens[at - 1] in _COMPARED):
+    if at is None or (at and tokens[at - 1] in _COMPARED) or tuple(tokens[max(0, at - 2):at]) in _COMPARED_PAIRS:
         return False
     return all(i >= at for i, t in enumerate(stems) if t in rest)
