@@ -297,10 +297,10 @@ def _counts(text: str, reach: int = 2) -> list[tuple[str, list[str]]]:
 
 def _recounted(claim: str, texts: Sequence[str]) -> str | None:
     """A number the claim gives to what the passages count with another of their numbers,
-    while they give the claim's number to something else the claim names: "10,000 CDs
-    and 8,000 LPs" where the passage says "8000 CDs and 10,000 LPs". Never when the
-    passages also state the number with the claim's word ("6.04 mL" restates "6.04
-    milliliters (mL)"), nor when they give it to nothing the claim names ("even 1
+    while they give the claim's number to what the claim counts with another: "10,000
+    CDs and 8,000 LPs" where the passage says "8000 CDs and 10,000 LPs" (a swap). Never
+    when the passages also state the number with the claim's word ("6.04 mL" restates
+    "6.04 milliliters (mL)"), nor when they give it to nothing the claim counts ("even 1
     billion parameters" for "3 billion parameters, 20 billion? I think even 1 billion
     suffices")."""
     stated = [c for t in texts for c in _counts(t)]
