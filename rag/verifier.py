@@ -162,11 +162,14 @@ def missing_names(claim: str, evidence_text: str) -> list[str]:
     for w in words(evidence_text):
         w = w.removesuffix("'s")
         present.update((w, stem(w)))
-    # A name WordNet derives from one of the evidence's names, spelt alike at the start:
-    # "Irish" for "Ireland", not "Chinese" for "Taiwan" nor "American" for "us".
-    evidence_names = {stem(n.lower()) for n in names(evidence_text)}
+    evidence_names: set[str] | None = None  # read only for a name the evidence lacks, as acronyms are
 
     def derived(part: str) -> bool:
+        # A name WordNet derives from one of the evidence's names, spelt alike at the start:
+        # "Irish" for "Ireland", not "Chinese" for "Taiwan" nor "American" for "us".
+        nonlocal evidence_names
+        if evidence_names is None:
+            evidence_names = {stem(n.lower()) for n in names(evidence_text)}
         return any(r[:2] == part[:2] for r in related(stem(part)) & evidence_names)
 
     acronyms = None
