@@ -21,16 +21,13 @@ from __future__ import annotations
 import re
 
 from .lexicon import commonness, is_framing
-from .text import STOPWORDS, content_terms, names, stem, words
+from .text import STOPWORDS, clauses, content_terms, names, phrases, stem, words
 
 __all__ = ["substituted_name", "substituted_possessor", "swapped_names", "swapped_sides"]
 
 # A capitalised word rarer than this in English (Zipf) is a name even where it opens a
 # clause ("Jamukha horrified ..."), where :func:`rag.text.names` takes it for a first word.
 _RARE_ZIPF = 3.5
-
-
-_CLAUSE = re.compile(r"[,;:.!?]+|\s(?:and|but|while|whereas|although|though|because|so)\s", re.I)
 
 
 def swapped_names(claim: str, window: str) -> bool:
@@ -43,8 +40,8 @@ def swapped_names(claim: str, window: str) -> bool:
     claim_names = {stem(n) for n in names(claim)}
     if len(claim_names) < 2:
         return False
-    window_clauses = [set(content_terms(c)) for c in _CLAUSE.split(window) if c.strip()]
-    for clause in _CLAUSE.split(claim):
+    window_clauses = [set(content_terms(c)) for c in phrases(window, conjoined=True)]
+    for clause in phrases(claim, conjoined=True):
         terms = set(content_terms(clause))
         own = terms & claim_names
         rest = terms - claim_names
@@ -61,9 +58,6 @@ def swapped_names(claim: str, window: str) -> bool:
     return False
 
 
-# Clauses for :func:`substituted_name`. Not split at "and": "Jamukha horrified people and
-# harmed his image by boiling ..." keeps its subject with both of its verbs.
-_SUBJECT_CLAUSE = re.compile(r"[,;:.!?()]+|\s(?:while|whereas|but|although|though|because)\s|—", re.I)
 _PRONOUNS = frozenset("he she it they we i you who".split())
 _NAME_TOKEN = re.compile(r"\b[A-Z][\w'’-]*")
 
@@ -132,11 +126,11 @@ def substituted_name(claim: str, window: str) -> bool:
     either side from counting ("He ... at Stanford", "At Tesla he led"), so a claim
     that names whom the window calls "he" is not caught. :func:`swapped_names` needs
     two names in the claim; this needs one."""
-    window_clauses = [c for c in _SUBJECT_CLAUSE.split(window) if c.strip()]
+    window_clauses = phrases(window)
     window_terms = [set(content_terms(c)) for c in window_clauses]
     claim_names = {stem(n) for n in names(claim)}
     window_names = {stem(n) for n in names(window)}
-    for clause in _SUBJECT_CLAUSE.split(claim):
+    for clause in phrases(claim):
         lead = _first_name(clause, claim_names)
         if not lead:
             continue
@@ -200,17 +194,6 @@ def substituted_possessor(claim: str, window: str) -> bool:
     return False
 
 
-# A contrast of two sides: "A ..., while/whereas/but B ...", "A ...; B ...", and "While
-# A ..., B ...".
-_CONTRAST = re.compile(r"\s*[,;]?\s+(?:while|whereas|but)\s+|;\s+", re.I)
-_LEADING_CONTRAST = re.compile(r"^\s*(?:while|whereas)\s+([^,]+),\s*(.+)$", re.I | re.S)
-# Window clauses for :func:`swapped_sides`: a full stop ends one only before a space or
-# the end ("Software 1.0" is one name; '... leadership." His memo' is two clauses).
-_SIDE_CLAUSE = re.compile(
-    r"[,;:!?()]+|\.(?=[\"”’)\]]*(?:\s|$))|\s(?:while|whereas|but|although|though|because)\s|—", re.I
-)
-
-
 def _side_terms(text: str) -> list[str]:
     """The content terms of ``text`` in order, reporting verbs left out ("he says")."""
     return [t for w in words(text) if not is_framing(w, False) for t in content_terms(w)]
@@ -227,12 +210,12 @@ def swapped_sides(claim: str, window: str) -> bool:
     side's other terms names the other side's lead and not its own.
     :func:`swapped_names` needs a name on both sides; this needs none, so it asks
     for a contrast the claim spells out."""
-    m = _LEADING_CONTRAST.match(claim)
-    parts = [m.group(1), m.group(2)] if m else _CONTRAST.split(claim, maxsplit=1)
-    if len(parts) != 2:
+    parts = clauses(claim)
+    if len(parts) < 2:
         return False
+    parts = [parts[0], " ".join(parts[1:])]
     sides = [_side_terms(p) for p in parts]
-    clause_texts = [c for c in _SIDE_CLAUSE.split(window) if c.strip()]
+    clause_texts = phrases(window)
     window_clauses = [set(content_terms(c)) for c in clause_texts]
     for i in (0, 1):
         own = [t for t in sides[i] if t not in sides[1 - i]]

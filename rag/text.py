@@ -14,6 +14,8 @@ __all__ = [
     "NUMBER_RE",
     "STOPWORDS",
     "split_sentences",
+    "clauses",
+    "phrases",
     "words",
     "content_terms",
     "numbers",
@@ -273,3 +275,37 @@ def split_sentences(text: str) -> list[str]:
     if text[start:].strip():
         sentences.append(text[start:].strip())
     return sentences
+
+
+# --- inside a sentence ---------------------------------------------------------------
+# Contrast words that end one statement and begin another.
+_CONTRAST_WORDS = "while|whereas|but|though|although"
+_CLAUSE_BREAK = re.compile(rf"\s*;\s*|,?\s+(?:{_CONTRAST_WORDS})\s+", re.I)
+# "Whereas UK law required £1, Denmark's wanted 200,000 krone": a leading clause ends at its comma.
+_LEADING_CLAUSE = re.compile(r"^\s*(?:while|whereas|though|although)\s+[^,]+,", re.I)
+# Finer: any punctuation inside a sentence, a full stop only before a space or the end
+# ("Software 1.0" is one name), a dash, and the contrast and cause words.
+_PHRASE_BREAK = re.compile(
+    rf"[,;:!?()]+|\.(?=[\"”’)\]]*(?:\s|$))|\s(?:{_CONTRAST_WORDS}|because)\s|—", re.I
+)
+_CONJOINED_BREAK = re.compile(rf"[,;:!?]+|\.(?=[\"”’)\]]*(?:\s|$))|\s(?:{_CONTRAST_WORDS}|because|and|so)\s", re.I)
+
+
+def clauses(text: str) -> list[str]:
+    """The statements of a sentence: split at semicolons and contrast words, a leading
+    "While A, ..." at its comma ("In 1972 almost all episodes existed, while by 1978 the
+    practice had been brought to a stop" is two). Not at "and": "founded in 2010 and
+    shipped in 2014" is one statement about one subject."""
+    lead = _LEADING_CLAUSE.match(text)
+    head, rest = (lead.group(0), text[lead.end():]) if lead else ("", text)
+    return [c.strip() for c in [head, *_CLAUSE_BREAK.split(rest)] if c.strip()]
+
+
+def phrases(text: str, conjoined: bool = False) -> list[str]:
+    """The stretches of a text between any punctuation, dash or contrast word: each is
+    short enough that the name opening it is what it is about ("Jamukha horrified people
+    ..."). Not split at "and", which keeps a subject with both of its verbs, unless
+    ``conjoined``: "Tesla has a software problem and Waymo has a hardware problem" is
+    then two, one per party; an aside in brackets or dashes then stays in its phrase
+    ("a quarter square kilometer (62 acres) of Ecuadorian rainforest supports ...")."""
+    return [c.strip() for c in (_CONJOINED_BREAK if conjoined else _PHRASE_BREAK).split(text) if c.strip()]

@@ -47,7 +47,7 @@ from .alignment import Alignment, align, grounded, licensed_terms, negation_conf
 from .relations import core
 from .embeddings import Embedder
 from .lexicon import related
-from .text import NUMBER_RE, STOPWORDS, content_terms, names, numbers, split_sentences, stem, words
+from .text import NUMBER_RE, STOPWORDS, clauses, content_terms, names, numbers, split_sentences, stem, words
 
 __all__ = [
     "Support",
@@ -228,20 +228,6 @@ def _statements(text: str, rows: bool = True) -> list[str]:
     return sentences + table_rows(text) if rows else sentences
 
 
-# Clause breaks inside a sentence where one statement ends and another begins: "In 1972
-# almost all episodes existed, while by 1978 the practice had been brought to a stop".
-_CLAUSE_BREAK = re.compile(r"\s*;\s*|,?\s+(?:while|whereas|but|though|although)\s+", re.I)
-# "Whereas UK law required £1, Denmark's wanted 200,000 krone": the first clause ends at
-# its comma.
-_LEADING_CLAUSE = re.compile(r"^\s*(?:while|whereas|though|although)\s+[^,]+,", re.I)
-
-
-def _clauses(text: str) -> list[str]:
-    lead = _LEADING_CLAUSE.match(text)
-    head, text = (lead.group(0), text[lead.end():]) if lead else ("", text)
-    return [c for c in [head, *_CLAUSE_BREAK.split(text)] if c.strip()]
-
-
 def _in_context(number: str, terms: set[str], need: int, sentence: str, focus: set[str],
                 stated: frozenset[str] = frozenset()) -> bool:
     """The sentence states ``number`` with at least ``need`` of the claim's ``terms``, and
@@ -252,12 +238,12 @@ def _in_context(number: str, terms: set[str], need: int, sentence: str, focus: s
     no rival ("founded in 2010 and shipped its first product in 2014")."""
     if number not in numbers(sentence) or _shared(terms, sentence) < need:
         return False
-    clauses = _clauses(sentence)
-    if len(clauses) < 2:
+    parts = clauses(sentence)
+    if len(parts) < 2:
         return True
     year = bool(_YEARLIKE.fullmatch(number))
-    own = max((_shared(focus, c) for c in clauses if number in numbers(c)), default=0)
-    for clause in clauses:
+    own = max((_shared(focus, c) for c in parts if number in numbers(c)), default=0)
+    for clause in parts:
         rivals = {n for n in numbers(clause) - {number} - stated if bool(_YEARLIKE.fullmatch(n)) == year}
         if rivals and number not in numbers(clause) and _shared(focus, clause) >= max(need, own + 1):
             return False
@@ -375,7 +361,7 @@ def _numbers_out_of_context(claim: str, texts: Sequence[str]) -> str | None:
             continue  # only ever part of the same named thing: "Software 3.0", "GPT-4" in both
         # What the claim says with the number is its own clause: "…, though quite a few
         # arrived as late as 1700" (the other clause's terms are another statement's).
-        focus = {t for c in _clauses(core(claim)) if number in numbers(c)
+        focus = {t for c in clauses(core(claim)) if number in numbers(c)
                  for t in content_terms(c) if not numbers(t)} or terms
         if not any(
             _in_context(number, terms, need, sentence, focus, frozenset(wanted))

@@ -15,7 +15,7 @@ from rag.alignment import (
 from rag.lexicon import is_framing
 from rag.parties import substituted_name, substituted_possessor, swapped_names, swapped_sides
 from rag.relations import order_reversals, swapped_relation
-from rag.text import split_sentences
+from rag.text import clauses, phrases, split_sentences
 from rag.verifier import default_params
 
 
@@ -161,6 +161,28 @@ def test_a_clause_given_to_another_party_is_a_substitution() -> None:
     assert not substituted_name("He sold the printing press to the city council, Marlow says.", window)
 
 
+def test_a_dotted_name_stays_one_party() -> None:
+    # "Loom 1.0" is one name: its full stop ends no phrase, so the clause it opens is
+    # what the window says of it, and the claim giving it to "Loom 2.0" is caught.
+    window = "Loom 1.0 ran on hand cranks and foot pedals for a decade. Loom 2.0 ran on steam."
+    assert substituted_name("Harrow 2.0 ran on hand cranks and foot pedals for a decade.", window)
+    assert not substituted_name("Loom 1.0 ran on hand cranks and foot pedals for a decade.", window)
+
+
+def test_sentences_split_into_statements_and_phrases() -> None:
+    assert clauses("In 1972 almost all episodes existed, while by 1978 the practice had stopped.") == [
+        "In 1972 almost all episodes existed", "by 1978 the practice had stopped."]
+    assert clauses("Whereas UK law required one pound, Denmark's wanted more; Sweden's none.") == [
+        "Whereas UK law required one pound,", "Denmark's wanted more", "Sweden's none."]
+    # "and" joins two verbs of one subject: one statement.
+    assert clauses("The firm was founded in 2010 and shipped its first loom in 2014.") == [
+        "The firm was founded in 2010 and shipped its first loom in 2014."]
+    assert phrases("Loom 1.0 ran on cranks, but Loom 2.0 ran on steam. It won.") == [
+        "Loom 1.0 ran on cranks", "Loom 2.0 ran on steam", "It won"]
+    assert phrases("Tesla has a software problem and Waymo has a hardware problem", conjoined=True) == [
+        "Tesla has a software problem", "Waymo has a hardware problem"]
+
+
 def test_a_possession_given_to_another_name_is_a_substitution() -> None:
     window = "Citing Halloran's careful survey of the delta, Ostrander argued the canal should be moved."
     assert substituted_possessor("The canal plan rested on Ostrander's careful survey of the delta.", window)
@@ -191,6 +213,9 @@ def test_the_sides_of_a_contrast_may_not_trade_what_the_window_says() -> None:
                 "compared with rival mills they bet on steam engines alone.")
     assert not swapped_sides("Rival mills relied on river water and wooden wheels, while Ostrander's works bet on "
                              "steam engines alone.", compared)
+    # "Although" sets two sides against each other as "while" does.
+    assert swapped_sides("Ostrander's works relied on river water and wooden wheels, although rival mills bet "
+                         "everything on steam.", window)
     # No contrast, nothing to swap; a quotation's full stop ends its clause.
     assert not swapped_sides("Rival mills relied on river water and wooden wheels.", window)
     quoted = ('He wrote that "the mills are neither fast nor cheap." His letter added that steam would '
