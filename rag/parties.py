@@ -199,6 +199,11 @@ def _side_terms(text: str) -> list[str]:
     return [t for w in words(text) if not is_framing(w, False) for t in content_terms(w)]
 
 
+# The word that opens a leading contrast ("Whereas A, B") belongs to neither side.
+_LEADING_CONTRAST = re.compile(r"^\s*(?:while|whereas|though|although)\s+", re.I)
+_PRONOUN_OPENING = re.compile(r"^\s*(?:he|she|it|they|we|i|you)\b", re.I)
+
+
 def swapped_sides(claim: str, window: str) -> bool:
     """The two sides of a contrast trade what the window says of each.
 
@@ -211,9 +216,11 @@ def swapped_sides(claim: str, window: str) -> bool:
     :func:`swapped_names` needs a name on both sides; this needs none, so it asks
     for a contrast the claim spells out."""
     parts = clauses(claim)
-    if len(parts) < 2:
+    if len(parts) < 2 or _PRONOUN_OPENING.match(parts[1]):
+        # "..., although he later returned": a concession about the same subject, not
+        # a second side.
         return False
-    parts = [parts[0], " ".join(parts[1:])]
+    parts = [_LEADING_CONTRAST.sub("", parts[0]).rstrip(" ,"), " ".join(parts[1:])]
     sides = [_side_terms(p) for p in parts]
     clause_texts = phrases(window)
     window_clauses = [set(content_terms(c)) for c in clause_texts]

@@ -285,24 +285,28 @@ _CLAUSE_BREAK = re.compile(rf"\s*;\s*|,?\s+(?:{_CONTRAST_WORDS})\s+", re.I)
 _LEADING_CLAUSE = re.compile(r"^\s*(?:while|whereas|though|although)\s+[^,]+,", re.I)
 # Finer: any punctuation inside a sentence, a full stop only before a space or the end
 # ("Software 1.0" is one name), a dash, and the contrast and cause words.
-_PHRASE_BREAK = re.compile(
-    rf"[,;:!?()]+|\.(?=[\"”’)\]]*(?:\s|$))|\s(?:{_CONTRAST_WORDS}|because)\s|—", re.I
-)
-_CONJOINED_BREAK = re.compile(rf"[,;:!?]+|\.(?=[\"”’)\]]*(?:\s|$))|\s(?:{_CONTRAST_WORDS}|because|and|so)\s", re.I)
+# A full stop ends a phrase before a space or the end, closing quotes, brackets and
+# footnote markers allowed between ('alive.[12] Temujin', '"monstrous." Temujin').
+_FULL_STOP = r"\.(?=(?:[\"”’')\]]|\[\d+\])*(?:\s|$))"
+_PHRASE_BREAK = re.compile(rf"[,;:!?()]+|{_FULL_STOP}|\s(?:{_CONTRAST_WORDS}|because)\s|—", re.I)
+_CONJOINED_BREAK = re.compile(rf"[,;:!?]+|{_FULL_STOP}|\s(?:{_CONTRAST_WORDS}|because|and|so)\s", re.I)
 
 
 def clauses(text: str) -> list[str]:
     """The statements of a sentence: split at semicolons and contrast words, a leading
     "While A, ..." at its comma ("In 1972 almost all episodes existed, while by 1978 the
     practice had been brought to a stop" is two). Not at "and": "founded in 2010 and
-    shipped in 2014" is one statement about one subject."""
+    shipped in 2014" is one statement about one subject. A leading clause keeps its
+    opening word and comma ("Whereas UK law required £1,")."""
     lead = _LEADING_CLAUSE.match(text)
     head, rest = (lead.group(0), text[lead.end():]) if lead else ("", text)
     return [c.strip() for c in [head, *_CLAUSE_BREAK.split(rest)] if c.strip()]
 
 
 def phrases(text: str, conjoined: bool = False) -> list[str]:
-    """The stretches of a text between any punctuation, dash or contrast word: each is
+    """The stretches of a text between punctuation inside a sentence (a full stop only
+    where a sentence ends: "Software 1.0" is one name), brackets, an em dash, a contrast
+    word or "because": each is
     short enough that the name opening it is what it is about ("Jamukha horrified people
     ..."). Not split at "and", which keeps a subject with both of its verbs, unless
     ``conjoined``: "Tesla has a software problem and Waymo has a hardware problem" is

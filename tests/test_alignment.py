@@ -163,7 +163,7 @@ def test_a_clause_given_to_another_party_is_a_substitution() -> None:
 
 def test_a_dotted_name_stays_one_party() -> None:
     # "Loom 1.0" is one name: its full stop ends no phrase, so the clause it opens is
-    # what the window says of it, and the claim giving it to "Loom 2.0" is caught.
+    # what the window says of it, and a claim giving it to "Harrow 2.0" is caught.
     window = "Loom 1.0 ran on hand cranks and foot pedals for a decade. Loom 2.0 ran on steam."
     assert substituted_name("Harrow 2.0 ran on hand cranks and foot pedals for a decade.", window)
     assert not substituted_name("Loom 1.0 ran on hand cranks and foot pedals for a decade.", window)
@@ -179,6 +179,7 @@ def test_sentences_split_into_statements_and_phrases() -> None:
         "The firm was founded in 2010 and shipped its first loom in 2014."]
     assert phrases("Loom 1.0 ran on cranks, but Loom 2.0 ran on steam. It won.") == [
         "Loom 1.0 ran on cranks", "Loom 2.0 ran on steam", "It won"]
+    assert phrases("He boiled them alive.[12] Temujin won.") == ["He boiled them alive", "[12] Temujin won"]
     assert phrases("Tesla has a software problem and Waymo has a hardware problem", conjoined=True) == [
         "Tesla has a software problem", "Waymo has a hardware problem"]
 
@@ -213,9 +214,18 @@ def test_the_sides_of_a_contrast_may_not_trade_what_the_window_says() -> None:
                 "compared with rival mills they bet on steam engines alone.")
     assert not swapped_sides("Rival mills relied on river water and wooden wheels, while Ostrander's works bet on "
                              "steam engines alone.", compared)
-    # "Although" sets two sides against each other as "while" does.
+    # "Although" sets two sides against each other as "while" does; the word opening a
+    # leading contrast is on neither side, and a concession about the same subject ("he")
+    # has only one.
     assert swapped_sides("Ostrander's works relied on river water and wooden wheels, although rival mills bet "
                          "everything on steam.", window)
+    assert swapped_sides("Whereas rival mills bet everything on steam engines, Ostrander relied on river water "
+                         "and wooden wheels.", window)
+    assert not swapped_sides("Although rival mills relied on river water and wooden wheels, Ostrander bet the "
+                             "works on steam engines alone.", window)
+    assert not swapped_sides("Ostrander left the guild in 1890, although he later returned to it in 1895.",
+                             "Ostrander left the guild in 1890 to found a mill. Ostrander returned to the guild "
+                             "in 1895.")
     # No contrast, nothing to swap; a quotation's full stop ends its clause.
     assert not swapped_sides("Rival mills relied on river water and wooden wheels.", window)
     quoted = ('He wrote that "the mills are neither fast nor cheap." His letter added that steam would '
