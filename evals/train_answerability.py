@@ -13,7 +13,8 @@ Data (read from ``../shared/datasets``, never committed):
   the even paragraphs are indexed; questions on them are answerable, questions
   on the odd (unindexed) paragraphs of the same articles are topic-adjacent
   unanswerables. Articles are split in two halves the same way.
-- The Karpathy dev set, reported only (never fitted).
+- The Karpathy dev set and the held-out Karpathy questions, reported only (never
+  fitted).
 
 The features are the pipeline's own (:func:`rag.answerability.answerability_signals`),
 computed by :meth:`rag.answer.Answerer.assess` with no language model.
@@ -39,9 +40,10 @@ from .squad import (
 )
 from .train_verifier import fit_logistic
 
-__all__ = ["assess_questions", "fit", "main", "curve"]
+__all__ = ["assess_questions", "auc", "fit", "main", "curve"]
 
 RESULTS = PROJECT_ROOT / "evals" / "results"
+HELDOUT_SET = PROJECT_ROOT / "evals" / "datasets" / "heldout.jsonl"
 EARLY_QUANTILE = 0.002
 
 
@@ -95,6 +97,8 @@ def squad1_removed_rows(settings: Settings, path: Path, progress: bool) -> list[
 
 
 def karpathy_rows(settings: Settings, progress: bool) -> list[dict[str, Any]]:
+    """The home corpus's questions: the dev set ("karpathy") and the held-out ones
+    ("karpathy-heldout"), both reported, never fitted."""
     from ingest import ingest
 
     from .calibrate import DEV_SET
@@ -103,10 +107,13 @@ def karpathy_rows(settings: Settings, progress: bool) -> list[dict[str, Any]]:
                                         "answer_style": "extractive", "reader": "none",
                                         "min_dense_score": -1.0, "min_query_coverage": 0.0})
     ingest(None, bench, progress=False)
-    items = [json.loads(x) for x in DEV_SET.read_text(encoding="utf-8").splitlines() if x.strip()]
-    questions = [SquadQuestion(i["id"], i["question"], tuple(i.get("answers", [])), "karpathy-0",
-                               bool(i.get("answerable", True))) for i in items]
-    return assess_questions(bench, questions, "karpathy", lambda q: "report", progress)
+    rows = []
+    for corpus, path in (("karpathy", DEV_SET), ("karpathy-heldout", HELDOUT_SET)):
+        items = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+        questions = [SquadQuestion(i["id"], i["question"], tuple(i.get("answers", [])), "karpathy-0",
+                                   bool(i.get("answerable", True))) for i in items]
+        rows += assess_questions(bench, questions, corpus, lambda q: "report", progress)
+    return rows
 
 
 def fit(rows: list[dict[str, Any]], l2: float = 1.0) -> dict[str, Any]:
@@ -170,6 +177,20 @@ def _rates(rows: list[dict[str, Any]], refused: list[bool]) -> dict[str, Any]:
     }
 
 
+def auc(params: dict[str, Any], rows: list[dict[str, Any]]) -> float | None:
+    """How well the learned score alone ranks answerable above unanswerable questions
+    (0.5: no better than chance), whatever the operating point."""
+    from rag.answerability import AnswerabilityModel
+
+    model = AnswerabilityModel(params["weights"], params["bias"], params["mean"], params["scale"])
+    pos = [model.probability(r) for r in rows if r["answerable"]]
+    neg = [model.probability(r) for r in rows if not r["answerable"]]
+    if not pos or not neg:
+        return None
+    wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+    return round(wins / (len(pos) * len(neg)), 4)
+
+
 def curve(params: dict[str, Any], rows: list[dict[str, Any]]) -> list[tuple[float, float, float]]:
     """(threshold, answerable wrongly refused, unanswerable refused) over the whole range."""
     out = []
@@ -229,11 +250,12 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {"operating_point": {"max_wrong_refusals": target, "threshold": shipped},
                               "weights": params["weights"], "early": params["meta"]["early"]}
     groups: dict[str, list[dict[str, Any]]] = {}
-    for corpus in ("squad2", "squad1-removed", "karpathy"):
+    for corpus in ("squad2", "squad1-removed", "karpathy", "karpathy-heldout"):
         for split in ("train", "test", "report"):
             part = [r for r in rows if r["corpus"] == corpus and r["split"] == split]
             if part:
-                report[f"{corpus}/{split}"] = _rates(part, _decide(params, part, shipped))
+                report[f"{corpus}/{split}"] = {**_rates(part, _decide(params, part, shipped)),
+                                               "auc": auc(params, part)}
                 if split != "train":
                     groups[f"{corpus} ({split})"] = part
     print(json.dumps(report, indent=2))

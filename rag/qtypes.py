@@ -55,7 +55,8 @@ def answer_type(question: str) -> str | None:
     if re.match(r"^(where|which|what (is|was) the (name|title|course|company|code))\b", q) or re.search(
         r"\b(which|what) (company|companies|course|class|university|school|model|project|product|team|book|"
         r"paper|language|title|name|city|country|organization|organisation|lab|program|series|term)\b", q
-    ):
+    ) or re.search(r"\b(which|what)\s+(?:(?!(?:is|was|are|were|does|did|do)\s)[a-z]+\s+)?"
+                   r"(phrase|expression|nickname|metaphor|slogan|motto)\b", q):
         return "name"
     return None
 

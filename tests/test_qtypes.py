@@ -52,6 +52,12 @@ def test_the_counted_thing_is_read_from_the_question() -> None:
         ("How many engineers were on the team?", "The team grew to 300 engineers.", True),
         ("How many engineers were on the team?", "By then the engineering team numbered 300.", True),
         ("How many siblings did he have?", "He was born in 1986.", False),
+        # A phrase, nickname or metaphor asked for is a quoted or named thing, as a term is.
+        ("What colorful phrase does Karpathy use for the transformer?",
+         "This work predated the transformer revolution.", False),
+        ("What colorful phrase does Karpathy use for the transformer?",
+         'He calls the transformer a "beautiful blob of tissue".', True),
+        ("What nickname did the press give the loom?", "The press called it the Iron Weaver.", True),
     ],
 )
 def test_fills_slot(question: str, text: str, filled: bool) -> None:
