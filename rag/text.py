@@ -283,10 +283,9 @@ _CONTRAST_WORDS = "while|whereas|but|though|although"
 _CLAUSE_BREAK = re.compile(rf"\s*;\s*|,?\s+(?:{_CONTRAST_WORDS})\s+", re.I)
 # "Whereas UK law required £1, Denmark's wanted 200,000 krone": a leading clause ends at its comma.
 _LEADING_CLAUSE = re.compile(r"^\s*(?:while|whereas|though|although)\s+[^,]+,", re.I)
-# Finer: any punctuation inside a sentence, a full stop only before a space or the end
-# ("Software 1.0" is one name), a dash, and the contrast and cause words.
-# A full stop ends a phrase before a space or the end, closing quotes, brackets and
-# footnote markers allowed between ('alive.[12] Temujin', '"monstrous." Temujin').
+# Finer, for :func:`phrases`: a full stop ends a phrase only before a space or the end
+# ("Software 1.0" is one name), closing quotes, brackets and footnote markers allowed
+# between ('alive.[12] Temujin', '"monstrous." Temujin').
 _FULL_STOP = r"\.(?=(?:[\"”’')\]]|\[\d+\])*(?:\s|$))"
 _PHRASE_BREAK = re.compile(rf"[,;:!?()]+|{_FULL_STOP}|\s(?:{_CONTRAST_WORDS}|because)\s|—", re.I)
 _CONJOINED_BREAK = re.compile(rf"[,;:!?]+|{_FULL_STOP}|\s(?:{_CONTRAST_WORDS}|because|and|so)\s", re.I)
@@ -306,10 +305,10 @@ def clauses(text: str) -> list[str]:
 def phrases(text: str, conjoined: bool = False) -> list[str]:
     """The stretches of a text between punctuation inside a sentence (a full stop only
     where a sentence ends: "Software 1.0" is one name), brackets, an em dash, a contrast
-    word or "because": each is
-    short enough that the name opening it is what it is about ("Jamukha horrified people
-    ..."). Not split at "and", which keeps a subject with both of its verbs, unless
-    ``conjoined``: "Tesla has a software problem and Waymo has a hardware problem" is
-    then two, one per party; an aside in brackets or dashes then stays in its phrase
+    word or "because": each is short enough that the name opening it is what it is
+    about ("Jamukha horrified people ..."). Not split at "and", which keeps a subject
+    with both of its verbs, unless ``conjoined``: "Tesla has a software problem and
+    Waymo has a hardware problem" is then two, one per party; an aside in brackets or
+    dashes then stays in its phrase
     ("a quarter square kilometer (62 acres) of Ecuadorian rainforest supports ...")."""
     return [c.strip() for c in (_CONJOINED_BREAK if conjoined else _PHRASE_BREAK).split(text) if c.strip()]
