@@ -123,12 +123,6 @@ def ids_digest(ids: Sequence[str], titles: Sequence[str] | None = None) -> str:
     return "ids:" + hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:24]
 
 
-def _not_found(exc: Exception) -> bool:
-    from chromadb.errors import NotFoundError
-
-    return isinstance(exc, NotFoundError) or "does not exist" in str(exc).lower()
-
-
 def _physical_names(name: str) -> re.Pattern[str]:
     return re.compile(rf"^{re.escape(name)}(-g[0-9a-f]{{8}})?$")
 
@@ -200,7 +194,12 @@ class ChunkStore:
             except StoreError:
                 raise
             except Exception as exc:  # chromadb and httpx raise many unrelated types
-                if attempt == 0 and not self._pending and _not_found(exc) and self._reopen():
+                # A rebuild in another process switches the alias, then drops the old
+                # collection. A call on the old one fails with "does not exist", or,
+                # while the server is still dropping it, "Missing field: [Missing
+                # metadata segment]": whatever the error, when the alias has moved, the
+                # call is retried on the new collection.
+                if attempt == 0 and not self._pending and self._reopen():
                     continue
                 raise StoreError(
                     f"the vector store at {self.settings.store_location} failed to {what}: "

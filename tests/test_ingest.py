@@ -238,3 +238,20 @@ def test_rebuild_switches_to_a_complete_new_collection(settings: Settings, corpu
     # The replaced collection's bookkeeping went with it.
     keys = reader._state.read()
     assert not any(k.startswith(f"{old}/") for k in keys) and keys["active"] == reader.physical
+
+
+def test_a_reader_follows_a_rebuild_whatever_error_the_dropped_collection_gives(settings: Settings,
+                                                                               corpus: Path) -> None:
+    from chromadb.errors import ChromaError
+
+    quiet(settings, [corpus])
+    reader = open_store(settings)
+    before = reader.count()
+    quiet(settings, [corpus], rebuild=True)
+
+    class Dropping:  # the old collection while the server is still dropping it
+        def count(self) -> int:
+            raise ChromaError("Missing field: [Missing metadata segment]")
+
+    reader._collection = Dropping()
+    assert reader.count() == before and reader.physical == open_store(settings).physical
