@@ -201,7 +201,6 @@ def _side_terms(text: str) -> list[str]:
 
 # The word that opens a leading contrast ("Whereas A, B") belongs to neither side.
 _LEADING_CONTRAST = re.compile(r"^\s*(?:while|whereas|though|although)\s+", re.I)
-_PRONOUN_OPENING = re.compile(r"^\s*(?:he|she|it|they|we|i|you)\b", re.I)
 
 
 def swapped_sides(claim: str, window: str) -> bool:
@@ -216,7 +215,7 @@ def swapped_sides(claim: str, window: str) -> bool:
     :func:`swapped_names` needs a name on both sides; this needs none, so it asks
     for a contrast the claim spells out."""
     parts = clauses(claim)
-    if len(parts) < 2 or _PRONOUN_OPENING.match(parts[1]):
+    if len(parts) < 2 or not _PRONOUNS.isdisjoint(words(parts[1])[:1]):
         # "..., although he later returned": a concession about the same subject, not
         # a second side.
         return False
