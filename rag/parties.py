@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 
 from .lexicon import commonness, is_framing
-from .text import STOPWORDS, clauses, content_terms, names, phrases, stem, words
+from .text import STOPWORDS, clauses, content_terms, drop_contrast_opener, names, phrases, stem, words
 
 __all__ = ["substituted_name", "substituted_possessor", "swapped_names", "swapped_sides"]
 
@@ -199,10 +199,6 @@ def _side_terms(text: str) -> list[str]:
     return [t for w in words(text) if not is_framing(w, False) for t in content_terms(w)]
 
 
-# The word that opens a leading contrast ("Whereas A, B") belongs to neither side.
-_LEADING_CONTRAST = re.compile(r"^\s*(?:while|whereas|though|although)\s+", re.I)
-
-
 def swapped_sides(claim: str, window: str) -> bool:
     """The two sides of a contrast trade what the window says of each.
 
@@ -219,7 +215,7 @@ def swapped_sides(claim: str, window: str) -> bool:
         # "..., although he later returned": a concession about the same subject, not
         # a second side.
         return False
-    parts = [_LEADING_CONTRAST.sub("", parts[0]).rstrip(" ,"), " ".join(parts[1:])]
+    parts = [drop_contrast_opener(parts[0]), " ".join(parts[1:])]
     sides = [_side_terms(p) for p in parts]
     clause_texts = phrases(window)
     window_clauses = [set(content_terms(c)) for c in clause_texts]

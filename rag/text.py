@@ -15,6 +15,7 @@ __all__ = [
     "STOPWORDS",
     "split_sentences",
     "clauses",
+    "drop_contrast_opener",
     "phrases",
     "words",
     "content_terms",
@@ -281,14 +282,23 @@ def split_sentences(text: str) -> list[str]:
 # Contrast words that end one statement and begin another.
 _CONTRAST_WORDS = "while|whereas|but|though|although"
 _CLAUSE_BREAK = re.compile(rf"\s*;\s*|,?\s+(?:{_CONTRAST_WORDS})\s+", re.I)
+# The word that opens a leading contrast ("Whereas A, B").
+_CONTRAST_OPENER = r"^\s*(?:while|whereas|though|although)\s+"
 # "Whereas UK law required £1, Denmark's wanted 200,000 krone": a leading clause ends at its comma.
-_LEADING_CLAUSE = re.compile(r"^\s*(?:while|whereas|though|although)\s+[^,]+,", re.I)
+_LEADING_CLAUSE = re.compile(_CONTRAST_OPENER + r"[^,]+,", re.I)
 # Finer, for :func:`phrases`: a full stop ends a phrase only before a space or the end
 # ("Software 1.0" is one name), closing quotes, brackets and footnote markers allowed
 # between ('alive.[12] Temujin', '"monstrous." Temujin').
 _FULL_STOP = r"\.(?=(?:[\"”’')\]]|\[\d+\])*(?:\s|$))"
 _PHRASE_BREAK = re.compile(rf"[,;:!?()]+|{_FULL_STOP}|\s(?:{_CONTRAST_WORDS}|because)\s|—", re.I)
 _CONJOINED_BREAK = re.compile(rf"[,;:!?]+|{_FULL_STOP}|\s(?:{_CONTRAST_WORDS}|because|and|so)\s", re.I)
+
+
+def drop_contrast_opener(clause: str) -> str:
+    """``clause`` without the word opening a leading contrast and its trailing comma:
+    "Whereas UK law required £1," gives "UK law required £1" (that word belongs to
+    neither side of the contrast)."""
+    return re.sub(_CONTRAST_OPENER, "", clause, flags=re.I).rstrip(" ,")
 
 
 def clauses(text: str) -> list[str]:
