@@ -1,6 +1,6 @@
 """Learn the verifier's limits on the labelled training split and the dev replay set.
 
-Reproducible: ``python -m evals.train_verifier [--max-fabricated 0.02]``
+Reproducible: ``python -m evals.train_verifier [--max-fabricated 0.01]``
 rewrites ``rag/params/verifier.json`` and prints the figures (also written to
 ``evals/results/verifier.json``).
 
@@ -197,7 +197,7 @@ def search(train: list[Verdict], dev: list[Verdict], max_fabricated: float,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-fabricated", type=float, default=0.02,
+    parser.add_argument("--max-fabricated", type=float, default=0.01,
                         help="the operating point: at most this share of the dev replay set's fabricated "
                              "sentences may pass")
     parser.add_argument("--min-precision", type=float, default=0.7,

@@ -66,6 +66,10 @@ PARAMS_FILE = Path(__file__).with_name("params") / "verifier.json"
 _CITATION = re.compile(r"\s*\[\d+\]")
 
 
+# A claim wholly inside brackets, a full stop allowed after them.
+_ASIDE = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*\.?\s*")
+
+
 def strip_citations(text: str) -> str:
     return _CITATION.sub("", text).strip()
 
@@ -440,6 +444,10 @@ class Verifier:
         claim = strip_citations(claim)
         if not content_terms(core(claim)):
             return Support(0.0, False, "no content to check", "")
+        if _ASIDE.fullmatch(claim):
+            # "(Andrej Karpathy on No Priors 80)": a small model's pseudo-citation. Its words
+            # are all in the title, but it states nothing that could be supported.
+            return Support(0.0, False, "a parenthetical aside, not a claim", "")
         if not passages:
             return Support(0.0, False, "no passage cited", "")
         joined = "\n".join(passages)

@@ -521,3 +521,13 @@ def test_a_figure_in_words_or_in_symbols_is_the_same_figure(verifier: Verifier) 
     passage = ["The majority of the forest is contained within Brazil, with 60% of the rainforest."]
     assert verifier.check("Brazil holds 60 percent of the rainforest.", passage).supported
     assert not verifier.check("Brazil holds half of the rainforest.", passage).supported
+
+
+def test_a_parenthetical_aside_states_nothing_though_the_title_holds_its_words(verifier: Verifier) -> None:
+    """A small model's pseudo-citation "(Andrej Karpathy on No Priors 80)" is not a claim, while
+    a sentence with an aside inside it is still checked as a sentence."""
+    title = ["Andrej Karpathy on No Priors 80"]
+    for aside in ("(Andrej Karpathy on No Priors 80)", "(Andrej Karpathy on No Priors 80).", "[Karpathy on No Priors]"):
+        support = verifier.check(aside, [WAYMO], title)
+        assert not support.supported and support.reason == "a parenthetical aside, not a claim"
+    assert verifier.check("He says Tesla has a software problem (and Waymo a hardware one).", [WAYMO], title).supported
