@@ -40,7 +40,7 @@ from .squad import (
 )
 from .train_verifier import fit_logistic
 
-__all__ = ["assess_questions", "auc", "fit", "main", "curve"]
+__all__ = ["assess_questions", "auc", "curve", "fit", "main", "quote_holds_answer"]
 
 RESULTS = PROJECT_ROOT / "evals" / "results"
 HELDOUT_SET = PROJECT_ROOT / "evals" / "datasets" / "heldout.jsonl"
@@ -191,6 +191,20 @@ def auc(params: dict[str, Any], rows: list[dict[str, Any]]) -> float | None:
     return round(wins / (len(pos) * len(neg)), 4)
 
 
+def quote_holds_answer(rows: list[dict[str, Any]]) -> float | None:
+    """Share of the answerable questions whose quote (the best window, before any
+    answerability decision) contains a reference answer: how well the quote is chosen."""
+    asked = [r for r in rows if r["answerable"] and r.get("answers")]
+    if not asked:
+        return None
+
+    def norm(text: str) -> str:
+        return " ".join(text.lower().split())
+
+    held = sum(any(a.strip() and norm(a) in norm(r["quote"]) for a in r["answers"]) for r in asked)
+    return round(held / len(asked), 4)
+
+
 def curve(params: dict[str, Any], rows: list[dict[str, Any]]) -> list[tuple[float, float, float]]:
     """(threshold, answerable wrongly refused, unanswerable refused) over the whole range."""
     out = []
@@ -255,7 +269,8 @@ def main(argv: list[str] | None = None) -> int:
             part = [r for r in rows if r["corpus"] == corpus and r["split"] == split]
             if part:
                 report[f"{corpus}/{split}"] = {**_rates(part, _decide(params, part, shipped)),
-                                               "auc": auc(params, part)}
+                                               "auc": auc(params, part),
+                                               "quote_holds_answer": quote_holds_answer(part)}
                 if split != "train":
                     groups[f"{corpus} ({split})"] = part
     print(json.dumps(report, indent=2))

@@ -38,3 +38,16 @@ def test_the_threshold_calibrate_writes_is_the_one_the_settings_load(tmp_path: P
     assert text.count("answerability_threshold") == 1 and 'data_dir = "/srv/rag"' in text
     settings = load_settings(config)
     assert settings.answerability_threshold == 0.3123 and settings.top_k == 4
+
+
+def test_the_training_report_scores_the_quote_by_whether_it_holds_a_reference_answer() -> None:
+    from evals.train_answerability import quote_holds_answer
+
+    rows = [
+        {"answerable": True, "answers": ["Eureka  Labs"], "quote": "He departed to launch eureka labs in 2024."},
+        {"answerable": True, "answers": ["2017", "in 2017"], "quote": "He serves as a founding member of OpenAI."},
+        {"answerable": False, "answers": [], "quote": "Anything at all."},  # unanswerable: not counted
+        {"answerable": True, "answers": [""], "quote": "An empty reference never matches."},
+    ]
+    assert quote_holds_answer(rows) == round(1 / 3, 4)
+    assert quote_holds_answer(rows[2:3]) is None
