@@ -194,15 +194,12 @@ def auc(params: dict[str, Any], rows: list[dict[str, Any]]) -> float | None:
 def quote_holds_answer(rows: list[dict[str, Any]]) -> float | None:
     """Share of the answerable questions whose quote (the best window, before any
     answerability decision) contains a reference answer: how well the quote is chosen."""
+    from .metrics import contains_answer  # the eval's own "contains a reference answer"
+
     asked = [r for r in rows if r["answerable"] and r.get("answers")]
     if not asked:
         return None
-
-    def norm(text: str) -> str:
-        return " ".join(text.lower().split())
-
-    held = sum(any(a.strip() and norm(a) in norm(r["quote"]) for a in r["answers"]) for r in asked)
-    return round(held / len(asked), 4)
+    return round(sum(contains_answer(r["quote"], r["answers"]) for r in asked) / len(asked), 4)
 
 
 def curve(params: dict[str, Any], rows: list[dict[str, Any]]) -> list[tuple[float, float, float]]:
