@@ -55,7 +55,7 @@ _SHORT_WINDOW = 60
 # Why a question is refused when the answerability model finds the corpus does not answer it.
 NOT_ANSWERED = "the passages do not seem to answer this question"
 _UNFILLED = {"month": "the passages do not say which month", "year": "the passages do not say which year",
-             "count": "the passages do not give that count"}
+             "count": "the passages do not give that count", "amount": "the passages do not give that amount"}
 
 
 def unfilled_slot(question: str, texts: Sequence[str]) -> str | None:

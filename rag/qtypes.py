@@ -167,13 +167,37 @@ def asked_unit(question: str) -> set[str]:
 _GENERAL_UNITS = {"time", "peopl", "person", "one", "thing", "way", "kind", "type", "member", "individu"}
 
 
+# A sum of money asked for: "How much did the stadium cost?", "What was his annual salary
+# as director?". Not "how much of", nor a change ("how much did revenue increase": 500%).
+_MONEY_NOUNS = (r"(?:salary|salaries|wages?|prices?|costs?|fees?|tuition|funding|revenues?|valuation|budget|"
+                r"income|earnings|payment|payroll|fines?|donation|ransom|bounty|compensation)")
+_MONEY_VERBS = (r"(?:costs?|costing|pay|paid|pays|spend|spent|earn|earned|earns|charge|charged|charges|raise|"
+                r"raised|sold|sell|bought|buy|donate|donated|funded|invest|invested|worth|owe|owed|fined)")
+_HOW_MUCH_MONEY = re.compile(
+    rf"^how much (?!of\b)(?!.*\b(?:increase|increased|rise|rose|grow|grew|drop|dropped|fall|fell|decline|declined|"
+    rf"change|changed|alter)\b).*\b(?:{_MONEY_VERBS}|{_MONEY_NOUNS}|money|dollars?|euros?|pounds?)\b")
+_WHAT_MONEY = re.compile(
+    rf"^(?:what|which) (?:is|was|were|are) (?:the |his |her |its |their |[\w-]+'s )?(?:[\w-]+ ){{0,2}}?"
+    rf"{_MONEY_NOUNS}(?: (?:of|for|at|in|as|during|from|per)\b.*)?$")
+_CURRENCY = (r"(?:dollars?|euros?|pounds?|pence|yen|yuan|francs?|marks?|rupees?|usd|eur|gbp|cents?|pesos?|lire|lira|"
+             r"rubles?|roubles?|shillings?|guineas?|kronor|krona|rand)")
+# A sum of money in prose: a currency sign or word with its amount, or "free".
+_MONEY = re.compile(
+    rf"[$€£¥]\s?\d|\d[\d,.]*\s*(?:thousand|million|billion|trillion|m|bn|k)?\s*{_CURRENCY}\b"
+    rf"|\b(?:hundred|thousand|million|billion|trillion) {_CURRENCY}\b|\bfree\b", re.I)
+
+
 def exact_slot(question: str) -> str | None:
-    """The precise slot a question names, when it names one: month, year or count.
+    """The precise slot a question names, when it names one: month, year, count or amount
+    (of money).
 
     Only these are checked strictly (:func:`fills_slot`); "When ..." may be
     answered by "after the war", and "how many times" by "seven turnovers".
     """
     q = " ".join(question.lower().split())
+    bare = q.rstrip(" ?").strip()
+    if _HOW_MUCH_MONEY.match(bare) or _WHAT_MONEY.match(bare):
+        return "amount"
     if re.search(r"\b(which|what) month\b", q):
         return "month"
     if re.search(r"\b(which|what) year\b", q):
@@ -194,6 +218,10 @@ def fills_slot(text: str, kind: str | None, question: str, span: bool = False) -
     """
     q = " ".join(question.lower().split())
     low = text.lower()
+    if exact_slot(question) == "amount":
+        # A sum of money, not any number ("3 billion parameters"); a short answer may be
+        # the bare figure of one ("20,427" from "£20,427").
+        return bool(_MONEY.search(text)) or (span and has_answer_type(text, "number", question, span))
     if kind == "date":
         if re.search(r"\b(which|what) month\b", q):
             return any(re.search(rf"\b{m}\b", low) and not re.search(rf"\b{m}\b", q) for m in _MONTHS.split())

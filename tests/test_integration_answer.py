@@ -86,6 +86,7 @@ def test_a_compound_question_gets_a_quote_for_the_part_the_first_leaves_open(rea
     [
         ("In which month of 2024 did Karpathy start Eureka Labs?", "which month"),
         ("How many GitHub stars does Karpathy's nanoGPT repository have?", "count"),
+        ("How much was Karpathy paid at Tesla?", "amount"),
     ],
 )
 def test_a_precise_slot_the_corpus_does_not_fill_is_refused(real, question: str, reason: str) -> None:  # noqa: ANN001

@@ -22,6 +22,14 @@ from rag.reader import accept_span
         ("How many people live in Warsaw?", None),
         ("When did Karpathy join Tesla?", None),  # "after his PhD" may answer it
         ("Who supervised Karpathy's doctoral work?", None),
+        # A sum of money: asked with "how much" and a money word, or "what was the salary".
+        ("What was Karpathy's annual salary as Director of AI at Tesla?", "amount"),
+        ("How much did it cost to build Levi's Stadium?", "amount"),
+        ("How much venture funding has Eureka Labs raised?", "amount"),
+        ("How much did advertising revenue increase between 1953 and 1958?", None),  # a change: "500%"
+        ("How much of Poland's national income does Warsaw produce?", None),
+        ("What controls wages in a purely capitalist mode of production?", None),
+        ("How much data does nanoGPT need?", None),
     ],
 )
 def test_exact_slots(question: str, slot: str | None) -> None:
@@ -58,6 +66,11 @@ def test_the_counted_thing_is_read_from_the_question() -> None:
         ("What colorful phrase does Karpathy use for the transformer?",
          'He calls the transformer a "beautiful blob of tissue".', True),
         ("What nickname did the press give the loom?", "The press called it the Iron Weaver.", True),
+        # A sum of money is not any large number.
+        ("What was his salary at Tesla?", "These machines trained networks with billions of parameters.", False),
+        ("What was his salary at Tesla?", "He was paid $2,000 a month.", True),
+        ("How much does it cost to attend a meeting?", "Entry to the meetings is free.", True),
+        ("How much did the Italian government pay?", "He could claim 6 million Lira in damages.", True),
     ],
 )
 def test_fills_slot(question: str, text: str, filled: bool) -> None:
@@ -98,6 +111,10 @@ def test_unfilled_slot_reasons() -> None:
     assert unfilled_slot(month, ["He departed to launch Eureka Labs in 2024."]) == "the passages do not say which month"
     assert unfilled_slot(month, ["nothing here", "Eureka Labs opened in July 2024."]) is None
     assert unfilled_slot("What is Eureka Labs?", ["anything"]) is None
+    salary = "What was Karpathy's annual salary as Director of AI at Tesla?"
+    assert unfilled_slot(salary, ["The former Director of AI at Tesla, with billions of parameters."]) \
+        == "the passages do not give that amount"
+    assert unfilled_slot(salary, ["As director he earned $400,000 a year."]) is None
 
 
 def test_display_text_keeps_headings_apart_and_joins_wrapped_prose() -> None:
