@@ -92,12 +92,43 @@ def accept_span(span: str, evidence: str, question: str) -> str | None:
     terms = set(content_terms(span))
     if not terms - set(content_terms(question)) and not re.search(r"\d", span):
         return None
+    span = _whole_words(span, evidence)
+    if span is None:
+        return None
     kind = answer_type(question)
     if kind in ("date", "number", "person", "name") and not fills_slot(span, kind, question, span=True):
         return None  # "Stanford University" does not answer "Who ...?"
-    # Return the evidence's own characters (case, quotes) for the same stretch.
-    match = re.search(re.escape(span), evidence, re.I)
-    return match.group(0) if match else span
+    return span
+
+
+def _whole_words(span: str, evidence: str) -> str | None:
+    """The evidence's own characters (case, quotes) for ``span``, widened to the whole
+    words it cuts ("constituency seat" -> "constituency seats", "1970" -> "1970s"); None
+    for a number that is only ever part of a name there (the "4" of "GPT-4" counts
+    nothing) or of a longer number (the "2" of "1200").
+    """
+    number = re.fullmatch(r"[\d.,]+", span) is not None
+    cut = []
+    for match in re.finditer(re.escape(span), evidence, re.I):
+        start, end = match.span()
+        if number and re.search(r"[A-Za-z]-$", evidence[max(0, start - 2):start]):
+            continue
+        before = evidence[start - 1] if start else " "
+        after = evidence[end] if end < len(evidence) else " "
+        if not before.isalnum() and not after.isalnum():
+            return match.group(0)
+        if not (number and (before.isdigit() or after.isdigit())):
+            cut.append((start, end))
+    if cut:
+        start, end = cut[0]
+        while start > 0 and evidence[start - 1].isalnum():
+            start -= 1
+        while end < len(evidence) and evidence[end].isalnum():
+            end += 1
+        return evidence[start:end]
+    # Matched only once both were normalised (curly quotes, dashes, spacing): as the reader
+    # wrote it; every raw match a part of a name or a longer number: no answer.
+    return span if not re.search(re.escape(span), evidence, re.I) else None
 
 
 class Reader(ABC):

@@ -224,6 +224,21 @@ def test_a_leading_article_or_preposition_the_evidence_lacks_is_dropped() -> Non
     assert accept_span("after 2012", "It shipped before 2012.", "When did it ship?") is None
 
 
+def test_a_span_is_whole_words_of_the_evidence() -> None:
+    # A cut word is completed: "1970" of "the 1970s" is another answer.
+    assert accept_span("1970", "By the 1970s, the Brotherhood had renounced violence.", "When did it renounce it?") \
+        == "1970s"
+    assert accept_span("constituency seat", "It is added to its constituency seats.", "What set is it added to?") \
+        == "constituency seats"
+    # A number that is part of a name, or of a longer number, counts nothing.
+    evidence = "He contributed to the visual capabilities of GPT-4. He left again in early 2024."
+    assert accept_span("4", evidence, "How many times has Karpathy left OpenAI?") is None
+    assert accept_span("2", "It was authored between 1200 and 1245.", "How many customaries are there?") is None
+    assert accept_span("2", "He left 2 times; GPT-2 shipped.", "How many times did he leave?") == "2"
+    # A whole word is found even after a cut occurrence ("P" of "Prime", then the class "P").
+    assert accept_span("p", "Prime problems form the complexity class P.", "What class is it?") == "P"
+
+
 @pytest.mark.parametrize(
     ("question", "parts"),
     [
