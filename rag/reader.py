@@ -89,11 +89,11 @@ def accept_span(span: str, evidence: str, question: str) -> str | None:
             return None
     if len(norm_span) > 0.8 * len(norm_evidence):
         return None
-    terms = set(content_terms(span))
-    if not terms - set(content_terms(question)) and not re.search(r"\d", span):
-        return None
     span = _whole_words(span, evidence)
     if span is None:
+        return None
+    terms = set(content_terms(span))
+    if not terms - set(content_terms(question)) and not re.search(r"\d", span):
         return None
     kind = answer_type(question)
     if kind in ("date", "number", "person", "name") and not fills_slot(span, kind, question, span=True):
@@ -102,10 +102,11 @@ def accept_span(span: str, evidence: str, question: str) -> str | None:
 
 
 def _whole_words(span: str, evidence: str) -> str | None:
-    """The evidence's own characters (case, quotes) for ``span``, widened to the whole
-    words it cuts ("constituency seat" -> "constituency seats", "1970" -> "1970s"); None
-    for a number that is only ever part of a name there (the "4" of "GPT-4" counts
-    nothing) or of a longer number (the "2" of "1200").
+    """The evidence's own characters (case, quotes) for ``span``, its last word completed
+    where the evidence goes on ("constituency seat" -> "constituency seats", "1970" ->
+    "1970s"); None for the tail of a word ("AI" of "OpenAI" is not "OpenAI"), or for a
+    number that is only ever part of a name there (the "4" of "GPT-4" counts nothing) or
+    of a longer number (the "2" of "1200").
     """
     number = re.fullmatch(r"[\d.,]+", span) is not None
     cut = []
@@ -115,14 +116,14 @@ def _whole_words(span: str, evidence: str) -> str | None:
             continue
         before = evidence[start - 1] if start else " "
         after = evidence[end] if end < len(evidence) else " "
-        if not before.isalnum() and not after.isalnum():
+        if before.isalnum():
+            continue
+        if not after.isalnum():
             return match.group(0)
-        if not (number and (before.isdigit() or after.isdigit())):
+        if not (number and after.isdigit()):
             cut.append((start, end))
     if cut:
         start, end = cut[0]
-        while start > 0 and evidence[start - 1].isalnum():
-            start -= 1
         while end < len(evidence) and evidence[end].isalnum():
             end += 1
         return evidence[start:end]

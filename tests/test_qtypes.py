@@ -235,6 +235,8 @@ def test_a_span_is_whole_words_of_the_evidence() -> None:
     assert accept_span("4", evidence, "How many times has Karpathy left OpenAI?") is None
     assert accept_span("2", "It was authored between 1200 and 1245.", "How many customaries are there?") is None
     assert accept_span("2", "He left 2 times; GPT-2 shipped.", "How many times did he leave?") == "2"
+    # The tail of a word is not that word: "AI" of "OpenAI" (which the question gives anyway).
+    assert accept_span("AI", "Karpathy rejoined OpenAI during 2023.", "What did he work on at OpenAI?") is None
     # A whole word is found even after a cut occurrence ("P" of "Prime", then the class "P").
     assert accept_span("p", "Prime problems form the complexity class P.", "What class is it?") == "P"
 
