@@ -96,12 +96,25 @@ def _runs(text: str, span: bool = False) -> list[str]:
     return out
 
 
+# A question about a person's family may be answered by their surname ("Who was Tesla's
+# father?" -> "Milutin Tesla").
+_KIN = re.compile(r"\b(father|mother|parents?|brothers?|sisters?|siblings?|sons?|daughters?|wife|husband|spouse|"
+                  r"uncle|aunt|cousin|grand\w*|nephew|niece|family|children|child|heirs?|widow)\b", re.I)
+
+
 def _persons(text: str, question: str, span: bool = False) -> list[str]:
+    """Name runs that may be the person asked for: not an organisation, not a name with a
+    number in it ("GPT-4"), and not the question's own person ("Andrej Karpathy" does
+    not answer "Who hired Karpathy?")."""
     asked = asked_words(question)
+    owners = {w.removesuffix("'s").removesuffix("’s") for w in asked}  # "Karpathy's" names Karpathy
+    kin = bool(_KIN.search(question))
     out = []
     for run in _runs(text, span):
         parts = [p.lower().removesuffix("'s").removesuffix("’s") for p in run.split()]
-        if any(p in _ORG_WORDS for p in parts) or all(p in asked for p in parts):
+        if any(p in _ORG_WORDS for p in parts) or all(p in asked for p in parts) or re.search(r"\d", run):
+            continue
+        if len(parts) > 1 and parts[-1] in owners and not kin:
             continue
         out.append(run)
     return out

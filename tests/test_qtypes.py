@@ -83,6 +83,11 @@ def test_a_capitalised_first_word_is_not_a_name() -> None:
                                "person", question)
     assert has_answer_type("Musk recruited him in 2017.", "person", "Who recruited Karpathy to Tesla?")
     assert has_answer_type("Under Fei-Fei Li he studied vision.", "person", "Who supervised him?")
+    # The question's own person, by full name, and a name with a number are no answer...
+    assert not has_answer_type("Andrej Karpathy contributed to GPT-4.", "person", "Who hired Karpathy at Tesla?")
+    assert not has_answer_type("Andrej Karpathy wrote it.", "person", "Who supervised Karpathy's doctoral work?")
+    # ...unless a relative is asked for, who may share the surname.
+    assert has_answer_type("His father, Thomas Lincoln, was a farmer.", "person", "Who was Lincoln's father?")
     # A heading flattened into the next line is not one name ("Matters This").
     assert not has_answer_type("Why This Matters\nthe model is simple.", "name", "Which model is it?")
 
