@@ -31,8 +31,10 @@ _QUANTITY = re.compile(
     r"thousand|million|billion|dozen|a decade|decades?)\b(?:\s+[a-z]+){0,2}",
     re.I,
 )
+# Words that make a name run an organisation, not a person ("Stanford University"). A bare
+# name ("OpenAI", "Tesla") may still be the answer to "Who ...?" ("Who bought the factory?").
 _ORG_WORDS = {"university", "institute", "college", "school", "company", "inc", "labs", "lab", "corporation",
-              "foundation", "council", "department", "ai", "openai", "tesla", "google", "stanford", "toronto"}
+              "foundation", "council", "department"}
 _NAME_RUN = re.compile(r"\b[A-Z][\w'’-]*(?:[ \t]+(?:of[ \t]+|de[ \t]+|van[ \t]+)?[A-Z][\w'’-]*)*")
 _REASON = re.compile(r"\b(because|since|so that|so|due to|in order to|as a result|thanks to|which means|"
                      r"the reason|this is why|that's why|therefore|leads? to|helps?|allows?|lets?)\b", re.I)
@@ -96,8 +98,8 @@ def _runs(text: str, span: bool = False) -> list[str]:
     return out
 
 
-# A question about a person's family may be answered by their surname ("Who was Tesla's
-# father?" -> "Milutin Tesla").
+# A question about a person's family may be answered by their surname ("Who was Lincoln's
+# father?" -> "Thomas Lincoln").
 _KIN = re.compile(r"\b(father|mother|parents?|brothers?|sisters?|siblings?|sons?|daughters?|wife|husband|spouse|"
                   r"uncle|aunt|cousin|grand\w*|nephew|niece|family|children|child|heirs?|widow)\b", re.I)
 
@@ -111,9 +113,12 @@ def _persons(text: str, question: str, span: bool = False) -> list[str]:
     kin = bool(_KIN.search(question))
     out = []
     for run in _runs(text, span):
-        parts = [p.lower().removesuffix("'s").removesuffix("’s") for p in run.split()]
+        words = run.split()
+        parts = [p.lower().removesuffix("'s").removesuffix("’s") for p in words]
         if any(p in _ORG_WORDS for p in parts) or all(p in asked for p in parts) or re.search(r"\d", run):
             continue
+        if any(re.search(r"['’]s$", w) for w in words[:-1]):
+            continue  # a thing someone owns: "Tesla's Autopilot"
         if len(parts) > 1 and parts[-1] in owners and not kin:
             continue
         out.append(run)
