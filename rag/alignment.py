@@ -379,7 +379,8 @@ def table_rows(text: str) -> list[str]:
 
 def windows(passage: str, size: int = WINDOW_SENTENCES, tables: bool = False) -> list[str]:
     """Runs of one to ``size`` consecutive sentences of ``passage``; with ``tables``, its
-    table rows too (evidence for a claim, never a quote: a row reads badly on its own)."""
+    table rows too (evidence for a claim; the extractive answer quotes a whole row, never
+    a run of its sentence-split cells)."""
     sentences = split_sentences(passage) or [passage]
     out = []
     for k in range(1, size + 1):

@@ -15,8 +15,9 @@ or two neighbouring sentences, is chosen by classic extractive QA signals:
   right sentence while garbling it).
 
 Quotes are shown in display form (:func:`display_text`): the articles' own
-footnote markers and list numbers are stripped, and table rows and page
-chrome are never quoted.
+footnote markers and list numbers are stripped, and page chrome and runs of
+sentence-split table cells are never quoted; a whole table row is, as its
+cells between bars.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .alignment import table_rows
 from .qtypes import answer_type, fills_slot
 from .text import STOPWORDS, content_terms, split_sentences
 
@@ -60,6 +62,9 @@ def display_text(text: str, keep_lines: bool = False) -> str:
     """
     text = _FOOTNOTE.sub("", text)
     text = _LIST_NUMBER.sub("", text)
+    stripped = text.strip()
+    if stripped.startswith("|") and stripped.endswith("|") and stripped.count("|") >= 3:
+        text = stripped[1:-1]  # a table row: its cells, between bars
     if keep_lines:
         paragraphs = (_lines(p) for p in re.split(r"\n\s*\n", text))
         return "\n\n".join(p for p in paragraphs if p)
@@ -158,7 +163,9 @@ def is_quotable(window: str) -> bool:
     """Prose worth quoting: not a heading, lead-in, table row or page chrome."""
     text = window.strip()
     if text.count("|") > 1 or re.search(r"(?m)^\s*\||\|\s*$", text) or "\t" in text:
-        return False  # table rows read as nonsense once joined (one "|" between words is a separator)
+        # Sentence-split table cells read as nonsense once joined (one "|" between words is a
+        # separator); whole rows are candidates of their own (best_extracts).
+        return False
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if any(_CHROME.match(line) for line in lines):
         return False
@@ -258,6 +265,13 @@ def best_extracts(
             # A pair is quoted only when it answers clearly better than one sentence.
             relevance = scorer.score(window, vector) - (_PAIR_PENALTY if i >= count else 0.0)
             ranked.append((relevance + 0.1 * scorer.echo(window), Extract(n, window, relevance), vector))
+        # A table row says in one line what its sentence-split cells cannot ("| 2016 - 2017 |
+        # OpenAI Research Scientist | Generative Models, RL Experiments |").
+        rows = [r for r in table_rows(passage) if len(set(content_terms(r))) >= 4]
+        if rows:
+            for row, vector in zip(rows, scorer.embedder.embed_batch(rows)):
+                relevance = scorer.score(row, vector)
+                ranked.append((relevance + 0.1 * scorer.echo(row), Extract(n, row, relevance), vector))
     ranked.sort(key=lambda x: -x[0])
     chosen = [e for _, e, _ in ranked if e.relevance >= threshold][:1]
     if not chosen:

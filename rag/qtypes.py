@@ -263,6 +263,8 @@ def fills_slot(text: str, kind: str | None, question: str, span: bool = False) -
                 continue
             if m.group(0).lower() in ("twice", "thrice", "once") and "time" in unit:
                 return True
+            if re.match(r"\s*(?:%|per ?cent\b)", text[m.end():], re.I):
+                continue  # a share, not a count: "Top 0.1%" is no number of stars
             after = content_terms(text[m.end():m.end() + 60])[:5]
             if not after or not asked.isdisjoint(after):
                 return True  # a bare count, or a count of the asked thing

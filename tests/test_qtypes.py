@@ -56,6 +56,7 @@ def test_the_counted_thing_is_read_from_the_question() -> None:
         ("How many GitHub stars does nanoGPT have?",
          "GitHub stars on personal projects exceed counts. YouTube videos garner millions of views.", False),
         ("How many GitHub stars does nanoGPT have?", "nanoGPT has over 30,000 stars on GitHub.", True),
+        ("How many GitHub stars does nanoGPT have?", "| Education / nanoGPT | Github Star Ranking: Top 0.1% |", False),
         ("How many parameters does GPT-4 have?", "He contributed to GPT-4 in 2023.", False),
         ("How many engineers were on the team?", "The team grew to 300 engineers.", True),
         ("How many engineers were on the team?", "By then the engineering team numbered 300.", True),
@@ -185,6 +186,27 @@ def test_a_heading_is_quoted_with_its_sentence_only_when_it_says_what_is_asked()
     # One asked word is not enough: "Why This Matters" for "Why does the next frontier matter?".
     once = best_extracts("Why does the next frontier matter?", ["p"], windows("Why This Matters"), Scorer())
     assert once[0].window == sentence
+
+
+def test_a_whole_table_row_is_quoted_when_it_answers() -> None:
+    from rag.alignment import windows
+    from rag.embeddings import FakeEmbedder
+    from rag.extract import Relevance, best_extracts
+
+    # A table flattened one cell per line, as the career profile is: its sentence windows
+    # are unquotable fragments, but the row read whole answers the question.
+    passage = ("He led the vision team at Tesla for five years.\n| 2016 - 2017 |\nOpenAI Research Scientist |\n"
+               "Generative Models |\n| 2017 - 2022 |\nTesla Sr. Director of AI |\nDeployed FSD Beta to 400k+ Users |")
+    embedder = FakeEmbedder()
+    question = "How many users was the FSD Beta deployed to at Tesla?"
+
+    def split(text: str):  # noqa: ANN202
+        texts = windows(text, 2)
+        return texts, embedder.embed_batch(texts)
+
+    best = best_extracts(question, [passage], split, Relevance(question, embedder, lambda t: 1.0))
+    assert best[0].window == "| 2017 - 2022 | Tesla Sr. Director of AI | Deployed FSD Beta to 400k+ Users |"
+    assert best[0].text == "2017 - 2022 | Tesla Sr. Director of AI | Deployed FSD Beta to 400k+ Users"
 
 
 def test_table_rows_are_not_quotable_but_a_separator_is_fine() -> None:
