@@ -71,6 +71,8 @@ def display_text(text: str, keep_lines: bool = False) -> str:
     return " ".join(text.split())
 
 
+# A quote says something: at least this many distinct content words.
+_MIN_QUOTE_TERMS = 4
 _TERMINAL = ".!?\"”’)]"
 _BLOCK_START = re.compile(r"^(?:#{1,6}\s|>|[-*•]\s|\|)")
 
@@ -169,7 +171,7 @@ def is_quotable(window: str) -> bool:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if any(_CHROME.match(line) for line in lines):
         return False
-    if len(set(content_terms(text))) < 4:
+    if len(set(content_terms(text))) < _MIN_QUOTE_TERMS:
         return False
     if text.endswith(":"):
         return False
@@ -267,7 +269,7 @@ def best_extracts(
             ranked.append((relevance + 0.1 * scorer.echo(window), Extract(n, window, relevance), vector))
         # A table row says in one line what its sentence-split cells cannot ("| 2016 - 2017 |
         # OpenAI Research Scientist | Generative Models, RL Experiments |").
-        rows = [r for r in table_rows(passage) if len(set(content_terms(r))) >= 4]
+        rows = [r for r in table_rows(passage) if len(set(content_terms(r))) >= _MIN_QUOTE_TERMS]
         if rows:
             for row, vector in zip(rows, scorer.embedder.embed_batch(rows)):
                 relevance = scorer.score(row, vector)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from .text import STOPWORDS, content_terms, numbers
+from .text import STOPWORDS, content_terms, numbers, unpossessed
 
 __all__ = ["answer_type", "asked_unit", "asked_words", "exact_slot", "fills_slot", "has_answer_type", "typed_spans"]
 
@@ -109,12 +109,12 @@ def _persons(text: str, question: str, span: bool = False) -> list[str]:
     number in it ("GPT-4"), and not the question's own person ("Andrej Karpathy" does
     not answer "Who hired Karpathy?")."""
     asked = asked_words(question)
-    owners = {w.removesuffix("'s").removesuffix("’s") for w in asked}  # "Karpathy's" names Karpathy
+    owners = {unpossessed(w) for w in asked}  # "Karpathy's" names Karpathy
     kin = bool(_KIN.search(question))
     out = []
     for run in _runs(text, span):
         words = run.split()
-        parts = [p.lower().removesuffix("'s").removesuffix("’s") for p in words]
+        parts = [unpossessed(p.lower()) for p in words]
         if any(p in _ORG_WORDS for p in parts) or all(p in asked for p in parts) or re.search(r"\d", run):
             continue
         if any(re.search(r"['’]s$", w) for w in words[:-1]):

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from .errors import BackendError, ConfigError
 from .qtypes import answer_type, asked_words, fills_slot, typed_spans
-from .text import content_terms, normalise_for_match
+from .text import content_terms, normalise_for_match, unpossessed
 
 __all__ = ["Reader", "LlamaReader", "RuleReader", "NoReader", "accept_span", "get_reader", "bundled_reader_path"]
 
@@ -110,7 +110,9 @@ def _whole_words(span: str, evidence: str) -> str | None:
     """
     number = re.fullmatch(r"[\d.,]+", span) is not None
     cut = []
+    matched = False
     for match in re.finditer(re.escape(span), evidence, re.I):
+        matched = True
         start, end = match.span()
         if number and re.search(r"[A-Za-z]-$", evidence[max(0, start - 2):start]):
             continue
@@ -129,7 +131,7 @@ def _whole_words(span: str, evidence: str) -> str | None:
         return evidence[start:end]
     # Matched only once both were normalised (curly quotes, dashes, spacing): as the reader
     # wrote it; every raw match a part of a name or a longer number: no answer.
-    return span if not re.search(re.escape(span), evidence, re.I) else None
+    return None if matched else span
 
 
 class Reader(ABC):
@@ -176,7 +178,7 @@ def _full_name(run: str, question: str) -> bool:
     "Richard Hamming"; not "Data Engine", "Demo-to-Product Gap" or the question's own "Andrej Karpathy"."""
     from .lexicon import commonness
 
-    parts = [p.lower().removesuffix("'s").removesuffix("’s") for p in run.split()]
+    parts = [unpossessed(p.lower()) for p in run.split()]
     asked = asked_words(question)
     return len(parts) >= 2 and not any(p in asked for p in parts) and min(commonness(p) for p in parts) < 3.5 \
         and max(commonness(p) for p in parts) < 5.0

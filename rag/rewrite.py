@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .text import STOPWORDS, content_terms, names, words
+from .text import STOPWORDS, content_terms, names, unpossessed, words
 
 __all__ = ["is_follow_up", "standalone_question", "condense_prompt", "accept_condensed"]
 
@@ -55,7 +55,7 @@ def is_follow_up(question: str) -> bool:
 def _subject(previous: str) -> str | None:
     found = re.findall(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*", previous)
     people = [f for f in found if f.lower() not in _QUESTION_WORDS and f.lower() not in STOPWORDS]
-    return people[0].removesuffix("'s").removesuffix("’s") if people else None
+    return unpossessed(people[0]) if people else None
 
 
 def standalone_question(question: str, history: Sequence[str]) -> str:

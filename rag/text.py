@@ -13,6 +13,7 @@ from functools import lru_cache
 __all__ = [
     "NUMBER_RE",
     "STOPWORDS",
+    "unpossessed",
     "split_sentences",
     "clauses",
     "drop_contrast_opener",
@@ -84,6 +85,11 @@ def normalise_for_match(text: str) -> str:
     text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
     text = text.replace("—", "-").replace("–", "-")
     return re.sub(r"\s+", " ", text).strip()
+
+
+def unpossessed(word: str) -> str:
+    """``word`` without its possessive ending, straight or curly: "Karpathy's" -> "Karpathy"."""
+    return word.removesuffix("'s").removesuffix("’s")
 
 
 def words(text: str) -> list[str]:

@@ -47,7 +47,9 @@ from .alignment import Alignment, align, grounded, licensed_terms, negation_conf
 from .relations import core
 from .embeddings import Embedder
 from .lexicon import related
-from .text import NUMBER_RE, STOPWORDS, clauses, content_terms, names, numbers, split_sentences, stem, words
+from .text import (
+    NUMBER_RE, STOPWORDS, clauses, content_terms, names, numbers, split_sentences, stem, unpossessed, words,
+)
 
 __all__ = [
     "Support",
@@ -179,7 +181,7 @@ def missing_names(claim: str, evidence_text: str) -> list[str]:
     acronyms = None
     missing = []
     for name in sorted(names(claim)):
-        parts = [p for p in re.split(r"[-'’]", name.removesuffix("'s").removesuffix("’s")) if p and p != "s"]
+        parts = [p for p in re.split(r"[-'’]", unpossessed(name)) if p and p != "s"]
         if not parts or all(p in present or stem(p) in present or derived(p) for p in parts):
             continue
         if acronyms is None:
