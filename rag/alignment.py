@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .lexicon import antonyms, commonness, construes, is_framing, narrower, related
-from .parties import substituted_name, substituted_possessor, swapped_names, swapped_sides
+from .parties import substituted_name, substituted_possessor, swapped_names, swapped_sides, unvoiced_emphasis
 from .relations import CLAIM_TOKEN, SUBJECTS, core, order_reversals, swapped_relation
 from .text import (
     NUMBER_RE,
@@ -485,6 +485,9 @@ def align(
     asked = _asked_qualifiers(question, text, window) if licensed else set()
     qualifiers = sorted(q for q in (claim_words & STRONG_QUALIFIERS) - window_words - asked
                         if not grounded(stem(q), window_stems, narrower_verbs=False))
+    emphasis = unvoiced_emphasis(text, window)
+    if emphasis:
+        qualifiers.append(emphasis)
     return Alignment(
         window=window,
         recall=recall,

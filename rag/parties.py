@@ -14,6 +14,8 @@ someone is left to the other checks.
 - :func:`swapped_sides`: the two sides of a contrast trade what the window says
   of each, named or not ("While Tesla relied on lidar, its competitors bet on
   cameras"; "Software 1.0 relied on neural networks, whereas Software 2.0 ...").
+- :func:`unvoiced_emphasis`: "Karpathy himself cautions that ..." where the
+  window is someone else speaking about him ("Caveat: Karpathy's optimism ...").
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import re
 from .lexicon import commonness, is_framing
 from .text import STOPWORDS, clauses, content_terms, drop_contrast_opener, names, phrases, stem, words
 
-__all__ = ["substituted_name", "substituted_possessor", "swapped_names", "swapped_sides"]
+__all__ = ["substituted_name", "substituted_possessor", "swapped_names", "swapped_sides", "unvoiced_emphasis"]
 
 # A capitalised word rarer than this in English (Zipf) is a name even where it opens a
 # clause ("Jamukha horrified ..."), where :func:`rag.text.names` takes it for a first word.
@@ -250,3 +252,34 @@ def _leads(clause: str, term: str, rest: set[str]) -> bool:
     if at is None or (at and tokens[at - 1] in _COMPARED) or tuple(tokens[max(0, at - 2):at]) in _COMPARED_PAIRS:
         return False
     return all(i >= at for i, t in enumerate(stems) if t in rest)
+
+
+# "Karpathy himself says", "she herself admits": the subject's own voice is claimed.
+_EMPHATIC = re.compile(r"\b(?:[A-Z][\w'’-]*|[Hh]e|[Ss]he)\s+(him|her)self\b")
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|I'll|me|my|mine|myself|we|we're|our|us)\b")
+_THIRD_PERSON = re.compile(r"\b(?:he|his|him|himself|she|her|hers|herself)\b", re.IGNORECASE)
+
+
+def unvoiced_emphasis(claim: str, window: str) -> str:
+    """The emphatic reflexive the window does not bear out ("himself"), or ''.
+
+    "Karpathy himself cautions that his optimism ... may underweight integration
+    costs" claims his own words; the window "Caveat: Karpathy's optimism ... may
+    underweight the integration costs" is an author writing about him. The claim
+    is borne out by a window in the first person that never speaks of the subject
+    in the third ("> I fundamentally believe ..."), or one that says "himself" too.
+    Fabricated answers use the emphasis to pass an author's view off as the
+    subject's; a plain "Karpathy says" is left to the other checks."""
+    m = _EMPHATIC.search(claim)
+    if not m:
+        return ""
+    reflexive = m.group(1).lower() + "self"
+    if re.search(rf"\b{reflexive}\b", window, re.IGNORECASE):
+        return ""
+    subject = m.group(0).split()[0]
+    spoken_of = _THIRD_PERSON.search(window) or (
+        subject[0].isupper() and subject.lower() not in {"he", "she"}
+        and re.search(rf"\b{re.escape(subject)}\b", window))
+    if _FIRST_PERSON.search(window) and not spoken_of:
+        return ""
+    return reflexive

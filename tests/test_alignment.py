@@ -13,7 +13,7 @@ from rag.alignment import (
     word_kind,
 )
 from rag.lexicon import is_framing
-from rag.parties import substituted_name, substituted_possessor, swapped_names, swapped_sides
+from rag.parties import substituted_name, substituted_possessor, swapped_names, swapped_sides, unvoiced_emphasis
 from rag.relations import order_reversals, swapped_relation
 from rag.text import clauses, phrases, split_sentences
 from rag.verifier import default_params
@@ -294,3 +294,17 @@ def test_an_either_or_answers_opener_is_not_a_claim() -> None:
     assert core("Neither: for him, the binding constraint is the canal.") == "for him, the binding constraint is the canal."
     assert core("Both, in his view.") == "in his view."
     assert core("Both mills used steam.") == "Both mills used steam."
+
+
+def test_his_own_words_are_claimed_only_where_the_window_is_in_his_voice() -> None:
+    about = "Caveat: Ostrander's optimism about steam engines may underweight the cost of coal."
+    claim = "Ostrander himself cautions that his optimism about steam engines may underweight the cost of coal."
+    assert unvoiced_emphasis(claim, about) == "himself"
+    assert unvoiced_emphasis("He himself describes the survey as careful.", "His survey was careful.") == "himself"
+    assert unvoiced_emphasis("Marlow herself sold the press.", "The press was sold by the council.") == "herself"
+    # In the first person and never spoken of in the third: his own words.
+    assert unvoiced_emphasis(claim, "> I think my optimism about steam engines may underweight the cost of coal.") == ""
+    assert unvoiced_emphasis(claim, "Ostrander wrote the report himself.") == ""
+    # No emphasis, nothing to bear out; a reflexive object is no emphasis.
+    assert unvoiced_emphasis("Ostrander cautions that steam may be costly.", about) == ""
+    assert unvoiced_emphasis("He declared himself the guild's master.", about) == ""

@@ -430,6 +430,17 @@ def test_what_the_passage_says_of_one_party_given_to_another_is_not_supported(ve
     assert not wrong.supported and "relates" in wrong.reason
 
 
+def test_an_authors_view_passed_off_as_the_subjects_own_words_is_not_supported(verifier: Verifier) -> None:
+    passage = ("Caveat: Ostrander's optimism about steam engines may underweight the cost of coal that dominates "
+               "real mills.\n> I think steam will win because coal is cheap. — Ostrander")
+    assert verifier.check("Ostrander's optimism about steam engines may underweight the cost of coal.",
+                          [passage]).supported
+    owned = verifier.check("Ostrander himself cautions that his optimism about steam engines may underweight the "
+                           "cost of coal.", [passage])
+    assert not owned.supported and "himself" in owned.reason
+    assert verifier.check("He himself thinks steam will win because coal is cheap.", [passage]).supported
+
+
 def test_a_table_row_states_its_period_with_its_cells(verifier: Verifier) -> None:
     table = ("| 2016 - 2017 |\nOpenAI Research Scientist |\nGenerative Models, RL Experiments |\n"
              "| 2017 - 2022 |\nTesla Sr. Director of AI |\nHydraNets, Vision Only Stack |\n"
