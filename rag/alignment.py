@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .lexicon import antonyms, commonness, construes, is_framing, narrower, related
-from .parties import substituted_name, substituted_possessor, swapped_names, swapped_sides, unvoiced_emphasis
+from .parties import displaced_name, substituted_name, substituted_possessor, swapped_names, swapped_sides, unvoiced_emphasis
 from .relations import CLAIM_TOKEN, SUBJECTS, core, order_reversals, swapped_relation
 from .text import (
     NUMBER_RE,
@@ -497,5 +497,5 @@ def align(
         qualifiers=qualifiers,
         order=order_reversals(claim, window),
         swapped=(swapped_relation(text, window) or swapped_names(text, window) or substituted_name(text, window)
-                 or substituted_possessor(text, window) or swapped_sides(text, window)),
+                 or substituted_possessor(text, window) or swapped_sides(text, window) or displaced_name(text, window)),
     )

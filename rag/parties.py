@@ -14,6 +14,8 @@ someone is left to the other checks.
 - :func:`swapped_sides`: the two sides of a contrast trade what the window says
   of each, named or not ("While Tesla relied on lidar, its competitors bet on
   cameras"; "Software 1.0 relied on neural networks, whereas Software 2.0 ...").
+- :func:`displaced_name`: a name the claim puts where the window's sentence has
+  another ("According to Biraben, France lost ..." where Geoffrey Parker says so).
 - :func:`unvoiced_emphasis`: "Karpathy himself cautions that ..." where the
   window is someone else speaking about him ("Caveat: Karpathy's optimism ...").
 """
@@ -23,9 +25,9 @@ from __future__ import annotations
 import re
 
 from .lexicon import commonness, is_framing
-from .text import STOPWORDS, clauses, content_terms, drop_contrast_opener, names, phrases, stem, words
+from .text import STOPWORDS, clauses, content_terms, drop_contrast_opener, names, phrases, split_sentences, stem, words
 
-__all__ = ["substituted_name", "substituted_possessor", "swapped_names", "swapped_sides", "unvoiced_emphasis"]
+__all__ = ["displaced_name", "substituted_name", "substituted_possessor", "swapped_names", "swapped_sides", "unvoiced_emphasis"]
 
 # A capitalised word rarer than this in English (Zipf) is a name even where it opens a
 # clause ("Jamukha horrified ..."), where :func:`rag.text.names` takes it for a first word.
@@ -283,3 +285,74 @@ def unvoiced_emphasis(claim: str, window: str) -> str:
     if _FIRST_PERSON.search(window) and not spoken_of:
         return ""
     return reflexive
+
+
+
+
+_REFERRING = frozenset("he she i we they his her my our their him me us them".split())
+_LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z][\w'’-]*")
+_NAME_RUN = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of\s+|de\s+|van\s+|&\s+)?[A-Z][\w'’-]*)*")
+
+
+def _name_runs(text: str) -> list[tuple[set[str], str, set[str]]]:
+    """Each run of names in ``text`` ("Geoffrey Parker", "NASA Administrator Webb"):
+    the stems of its parts, its initials, and the content terms next to it (two on
+    each side, capitalised words left out): where it stands in what the text says."""
+    known = {stem(p) for n in names(text) for p in re.split(r"[-'’]", n) if p}
+    matches = []
+    for m in _NAME_RUN.finditer(text):
+        parts = {stem(p) for w in m.group(0).split() for p in re.split(r"[-'’]", re.sub(r"['’]s$", "", w.lower()))
+                 if p and p not in STOPWORDS} & known
+        if parts:
+            matches.append((m, parts))
+    runs = []
+    for m, parts in matches:
+        left = [t for w in _LOWER_WORD.findall(text[:m.start()]) for t in content_terms(w)][-2:]
+        right = [t for w in _LOWER_WORD.findall(text[m.end():]) for t in content_terms(w)][:2]
+        initials = "".join(w[0] for w in m.group(0).split() if w[:1].isupper()).lower()
+        runs.append((parts, initials, set(left + right)))
+    return runs
+
+
+def _said(part: str, present: set[str]) -> bool:
+    # "Shakespeare-like" is said by "Shakespearean".
+    return part in present or any(len(part) >= 5 and w.startswith(part) for w in present)
+
+
+def displaced_name(claim: str, window: str) -> bool:
+    """The claim puts a name where the window's sentence has another ("According to
+    Biraben, France lost ..." where the window says "According to Geoffrey Parker,
+    France lost ..."; "animation company Theta-Sigma reconstructed episodes 1 and 4"
+    where "animation studio Cosgrove Hall" did).
+
+    The sentence states nearly all of the claim clause's other words; exactly one
+    of the clause's names is missing from it, and a name the claim never uses
+    stands where it stood (two of the words next to one are next to the other). A sentence
+    that refers to someone by pronoun may mean the claim's name, so it does not
+    count; nor does an acronym of the missing name ("LGM")."""
+    claim_stems = {stem(w) for w in words(claim)}
+    sentences = split_sentences(window)
+    sentence_terms = [set(content_terms(s)) for s in sentences]
+    for clause in clauses(claim):
+        runs = _name_runs(clause)
+        if not runs:
+            continue
+        rest = set(content_terms(clause)) - set().union(*(parts for parts, _, _ in runs))
+        if len(rest) < 3:
+            continue
+        for s, terms in zip(sentences, sentence_terms):
+            if len(rest & terms) < 0.75 * len(rest):
+                continue
+            tokens = words(s)
+            if _REFERRING & set(tokens):
+                continue
+            present = {stem(w) for w in tokens}
+            theirs = _name_runs(s)
+            missing = [r for r in runs if not any(_said(p, present) for p in r[0])
+                       and not any(r[1] in parts for parts, _, _ in theirs)]
+            if len(missing) != 1:
+                continue
+            context = missing[0][2]
+            if any(len(context & near) >= 2 and not parts & claim_stems for parts, _, near in theirs):
+                return True
+    return False

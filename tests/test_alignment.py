@@ -13,7 +13,14 @@ from rag.alignment import (
     word_kind,
 )
 from rag.lexicon import is_framing
-from rag.parties import substituted_name, substituted_possessor, swapped_names, swapped_sides, unvoiced_emphasis
+from rag.parties import (
+    displaced_name,
+    substituted_name,
+    substituted_possessor,
+    swapped_names,
+    swapped_sides,
+    unvoiced_emphasis,
+)
 from rag.relations import order_reversals, swapped_relation
 from rag.text import clauses, phrases, split_sentences
 from rag.verifier import default_params
@@ -308,3 +315,25 @@ def test_his_own_words_are_claimed_only_where_the_window_is_in_his_voice() -> No
     # No emphasis, nothing to bear out; a reflexive object is no emphasis.
     assert unvoiced_emphasis("Ostrander cautions that steam may be costly.", about) == ""
     assert unvoiced_emphasis("He declared himself the guild's master.", about) == ""
+
+
+def test_a_name_put_where_the_window_has_another_is_displaced() -> None:
+    quoted = 'According to Amelia Ostrander, "the valley alone lost almost half its mills in the flood of 1822."'
+    assert displaced_name("According to Marlow, the valley alone lost almost half its mills in the flood of 1822.",
+                          quoted)
+    assert not displaced_name("According to Ostrander, the valley alone lost almost half its mills in the flood "
+                              "of 1822.", quoted)
+    window = ("The guild, in conjunction with printing firm Halloran Press, reprinted the lost volumes 1 and 4 of "
+              "the Almanac for its 1906 centenary. The lost volumes of the Gazette were reprinted by printing firm "
+              "Marlow & Sons.")
+    assert displaced_name("The guild worked with printing firm Marlow & Sons to reprint the lost volumes 1 and 4 "
+                          "of the Almanac for its 1906 centenary.", window)
+    assert not displaced_name("The guild worked with printing firm Halloran Press to reprint the lost volumes 1 "
+                              "and 4 of the Almanac for its 1906 centenary.", window)
+    # A pronoun may mean the claim's name; an acronym is the name; a name the sentence
+    # holds elsewhere in the claim is a combination, not a substitution.
+    assert not displaced_name("Ostrander reprinted the lost volumes of the Almanac for the centenary.",
+                              "He reprinted the lost volumes of the Almanac for the centenary, with Marlow.")
+    assert not displaced_name("Rainfall in the valley during the Great Cold Winter was lower than today.",
+                              "Records from Halloran Fen show rainfall in the valley during the GCW was lower "
+                              "than for the present.")

@@ -441,6 +441,15 @@ def test_an_authors_view_passed_off_as_the_subjects_own_words_is_not_supported(v
     assert verifier.check("He himself thinks steam will win because coal is cheap.", [passage]).supported
 
 
+def test_a_name_from_elsewhere_in_the_passage_put_in_anothers_place_is_not_supported(verifier: Verifier) -> None:
+    passage = ("At the insistence of Guild Master Halloran, the mill removed Ostrander as head of the dye works. "
+               "Halloran also reassigned the foreman, Pell, replacing him with Marlow.")
+    right = "At Halloran's insistence, the mill removed Ostrander as head of the dye works."
+    assert verifier.check(right, [passage]).supported
+    moved = verifier.check(right.replace("Halloran's", "Marlow's"), [passage])
+    assert not moved.supported and "relates" in moved.reason
+
+
 def test_a_table_row_states_its_period_with_its_cells(verifier: Verifier) -> None:
     table = ("| 2016 - 2017 |\nOpenAI Research Scientist |\nGenerative Models, RL Experiments |\n"
              "| 2017 - 2022 |\nTesla Sr. Director of AI |\nHydraNets, Vision Only Stack |\n"
