@@ -193,6 +193,14 @@ def _is_word(word: str) -> bool:
     return commonness(word) >= 2.5
 
 
+# Words that deny what follows them as "no" does: "in the absence of census figures" is
+# "without census figures"; "the lack of reliable statistics" is "no reliable statistics".
+_DENYING_WORDS = frozenset("lack lacks lacked lacking absence absent".split())
+# "not only setting records but also posting the best start" asserts both. ("Not just"
+# and "not simply" are as often a contrast: "better methods, not simply scaling compute".)
+_NOT_ONLY = re.compile(r"\bnot\s+(only)\b", re.IGNORECASE)
+
+
 def negated_terms(text: str) -> set[str]:
     """Stems of the content words a negation governs ("does not use LiDAR" -> {use, lidar}).
 
@@ -200,6 +208,7 @@ def negated_terms(text: str) -> set[str]:
     but deterministic stand-in for parsing, enough to tell "Tesla uses LiDAR"
     from "Tesla does not use LiDAR" without flagging an unrelated "not" nearby.
     """
+    text = _NOT_ONLY.sub(r"\1", text)
     out: set[str] = set()
     budget = 0
     previous = ""
@@ -217,7 +226,7 @@ def negated_terms(text: str) -> set[str]:
             budget = 0
         elif pair in _NEGATING_PAIRS:
             budget = 1  # "strengthen rather than weaken competitive position" denies "weaken" only
-        elif low in _NEGATIONS or low.endswith("n't"):
+        elif low in _NEGATIONS or low.endswith("n't") or low in _DENYING_WORDS:
             budget = _SCOPE
             governed = []
         elif low.startswith("un") and len(low) > 6 and _is_word(low[2:]):

@@ -284,6 +284,20 @@ def test_a_dash_bracket_or_table_bar_ends_a_negation() -> None:
     assert negation_conflict("Tesla's hardware scales.", window)
 
 
+def test_not_only_asserts_and_an_absence_denies() -> None:
+    from rag.text import negated_terms
+
+    window = ("The mill opened the year 14-0, not only setting guild records for the best start but also posting the "
+              "best start in the valley's history.")
+    assert negated_terms(window) == set()
+    assert not negation_conflict("The mill set guild records for the best start.", window)
+    assert negated_terms("In the absence of census figures, historians guess") == {"census", "figur"}
+    assert not negation_conflict("Without census figures, historians guess the population.",
+                                 "In the absence of census figures, historians guess the population.")
+    assert negation_conflict("Census figures let historians count the population.",
+                             "In the absence of census figures, historians guess the population.")
+
+
 def test_only_on_the_windows_own_number_says_no_more() -> None:
     from rag.alignment import _unqualified
 
