@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .lexicon import antonyms, commonness, construes, is_framing, narrower, related
+from .lexicon import antonyms, commonness, construes, has_noun_use, is_framing, narrower, related
 from .parties import displaced_name, substituted_name, substituted_possessor, swapped_names, swapped_sides, unvoiced_emphasis
 from .relations import CLAIM_TOKEN, SUBJECTS, core, order_reversals, swapped_relation
 from .text import (
@@ -243,22 +243,48 @@ def _construals(text: str) -> set[str]:
 
 
 def word_kind(word: str, common_zipf: float, as_verb: bool = False, construal: bool = False,
-              light: bool = False) -> str:
+              light: bool = False, as_noun: bool = False) -> str:
     """``framing``, ``source``, ``common`` or ``specific``: what a missing claim word is.
 
     ``as_verb``: the word follows its subject ("the profile *names* ...", "he *credits*"),
     so a noun-looking form is the verb. ``construal``: the claim uses it to say how
     something is put (:func:`_construals`). ``light``: a light word where the claim
-    uses it (:func:`_light_words`)."""
+    uses it (:func:`_light_words`). ``as_noun``: the claim uses it as a noun
+    (:func:`_noun_positions`), so it is no framing verb ("live human *tutors*")."""
     if word in SOURCE_NOUNS:
         return "source"
-    if construal or is_framing(word, as_verb):
+    if construal or (not as_noun and is_framing(word, as_verb)):
         return "framing"
     if word.lower() in _NEVER_GLUE:
         return "specific"
     if word in _FUNCTION_WORDS or commonness(word) >= common_zipf or light:
         return "common"
     return "specific"
+
+
+def _noun_positions(text: str) -> set[str]:
+    """Words a list in the claim uses as nouns although they may be verbs: an item's
+    head after its modifier, when the word has a noun use ("shadows, overpasses and
+    road *signs*", "verified curriculum materials and live human *tutors*"). Outside a
+    list a word after a noun is as often its verb ("a neural network *says* so")."""
+    if not _LIST.search(text):
+        return set()
+    tokens = re.findall(r"[\w'’-]+|,", text)
+    out = set()
+    for i in range(1, len(tokens)):
+        prev, w = tokens[i - 1], tokens[i].lower()
+        opened = any(t in {",", "and", "or"} for t in tokens[max(0, i - 4):i - 1])
+        # A capitalised word before it is a name, and a name is a subject ("as Karpathy notes").
+        if (opened and prev.isalpha() and prev.islower() and w not in STOPWORDS
+                and prev not in STOPWORDS and prev not in SUBJECTS
+                and prev not in SOURCE_NOUNS and not prev.endswith(("ly", "s")) and not w.endswith(("ed", "ing"))
+                and has_noun_use(w)):
+            out.add(w)
+    return out
+
+
+# "A, B and C": three items at least, so a list and not two clauses.
+_LIST = re.compile(r"[\w'’-]+(?:\s+[\w'’-]+){0,3},\s+[\w'’-]+(?:\s+[\w'’-]+){0,3},?\s+(?:and|or)\s+\w")
 
 
 def _light_words(tokens: list[str], window: str) -> set[str]:
@@ -472,11 +498,13 @@ def align(
     named = {stem(n) for n in names(text)}
     tokens = words(text)
     after_subject = {w for prev, w in zip(tokens, tokens[1:]) if prev in SUBJECTS or prev in SOURCE_NOUNS}
+    as_nouns = _noun_positions(text)
     construed = _construals(text)
     light = _light_words(tokens, window)
     missing = [(surface.get(t, t), "common" if t in named and t in elsewhere
                 else word_kind(surface.get(t, t), common_zipf, surface.get(t, t) in after_subject,
-                               surface.get(t, t) in construed, surface.get(t, t) in light))
+                               surface.get(t, t) in construed, surface.get(t, t) in light,
+                               surface.get(t, t) in as_nouns))
                for t in terms if t not in have]
     claim_words = set(words(_unqualified(text, window)))
     window_words = expanded(window)

@@ -306,6 +306,16 @@ def is_verb(word: str, ties: bool = False) -> bool:
     return as_verb >= otherwise if ties else as_verb > otherwise
 
 
+def has_noun_use(word: str) -> bool:
+    """``word`` is also used as something other than a verb ("signs", "tutors"; not
+    "advises"): SemCor tags it so, or it is no verb at all."""
+    wordnet = _load()
+    if wordnet is None or not word:
+        return True
+    lemma = wordnet.verb_lemma(word.lower())
+    return lemma is None or wordnet.tagged.get(lemma, [0, 0])[1] > 0
+
+
 @lru_cache(maxsize=65536)
 def commonness(word: str) -> float:
     """General-English frequency of ``word`` on the Zipf scale (0 unknown … ~7.5 "the")."""

@@ -450,6 +450,15 @@ def test_a_name_from_elsewhere_in_the_passage_put_in_anothers_place_is_not_suppo
     assert not moved.supported and "relates" in moved.reason
 
 
+def test_a_list_item_that_could_be_a_verb_is_still_an_item(verifier: Verifier) -> None:
+    # "signs" may be a verb ("he signs"), and a framing one; as the head of a list item
+    # ("road signs") it is a thing the passage must list.
+    passage = "On the mill road, the new lamps misread shadows and overpasses as solid walls."
+    assert verifier.check("The new lamps misread shadows and overpasses as solid walls.", [passage]).supported
+    added = verifier.check("The new lamps misread shadows, overpasses and road signs as solid walls.", [passage])
+    assert not added.supported and "signs" in added.reason
+
+
 def test_a_table_row_states_its_period_with_its_cells(verifier: Verifier) -> None:
     table = ("| 2016 - 2017 |\nOpenAI Research Scientist |\nGenerative Models, RL Experiments |\n"
              "| 2017 - 2022 |\nTesla Sr. Director of AI |\nHydraNets, Vision Only Stack |\n"
