@@ -327,9 +327,9 @@ def displaced_name(claim: str, window: str) -> bool:
 
     The sentence states nearly all of the claim clause's other words; exactly one
     of the clause's names is missing from it, and a name the claim never uses
-    stands where it stood (two of the words next to one are next to the other). A sentence
-    that refers to someone by pronoun may mean the claim's name, so it does not
-    count; nor does an acronym of the missing name ("LGM")."""
+    stands where it stood (two of the words next to one are next to the other). A pronoun in
+    the sentence may mean the name the clause opens with, which then does not count;
+    nor does a name the sentence gives as an acronym ("LGM")."""
     claim_stems = {stem(w) for w in words(claim)}
     sentences = split_sentences(window)
     sentence_terms = [set(content_terms(s)) for s in sentences]
@@ -344,12 +344,15 @@ def displaced_name(claim: str, window: str) -> bool:
             if len(rest & terms) < 0.75 * len(rest):
                 continue
             tokens = words(s)
-            if _REFERRING & set(tokens):
-                continue
             present = {stem(w) for w in tokens}
             theirs = _name_runs(s)
             missing = [r for r in runs if not any(_said(p, present) for p in r[0])
                        and not any(r[1] in parts for parts, _, _ in theirs)]
+            if _REFERRING & set(tokens) and missing and missing[0] is runs[0]:
+                # The sentence's pronoun may mean the name the claim opens with ("He was
+                # hired by ..." for "Ostrander was hired by ..."), not a later one ("I think
+                # Waymo has a hardware problem" does not mean "Cruise").
+                missing = missing[1:]
             if len(missing) != 1:
                 continue
             context = missing[0][2]

@@ -348,6 +348,10 @@ def test_a_name_put_where_the_window_has_another_is_displaced() -> None:
     # holds elsewhere in the claim is a combination, not a substitution.
     assert not displaced_name("Ostrander reprinted the lost volumes of the Almanac for the centenary.",
                               "He reprinted the lost volumes of the Almanac for the centenary, with Marlow.")
+    # ... but only the name the claim opens with: "I" is not Marlow's rival.
+    spoken = "> I think that Halloran has a money problem and I think Pell has a labour problem."
+    assert not displaced_name("Ostrander says Halloran has a money problem and Pell has a labour problem.", spoken)
+    assert displaced_name("Ostrander says Halloran has a money problem and Marlow has a labour problem.", spoken)
     assert not displaced_name("Rainfall in the valley during the Great Cold Winter was lower than today.",
                               "Records from Halloran Fen show rainfall in the valley during the GCW was lower "
                               "than for the present.")
