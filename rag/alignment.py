@@ -287,6 +287,32 @@ def _noun_positions(text: str) -> set[str]:
 _LIST = re.compile(r"[\w'’-]+(?:\s+[\w'’-]+){0,3},\s+[\w'’-]+(?:\s+[\w'’-]+){0,3},?\s+(?:and|or)\s+\w")
 
 
+_ADVICE_NOUNS = frozenset("advice recommendation recommendations suggestion suggestions tip tips guidance".split())
+# An imperative opens a sentence, a clause after a colon or a quotation: "Stop trying to
+# define it.", 'Don't Be a Hero: "Resist this temptation strongly ..."'.
+_CLAUSE_START = re.compile(r"(?:^|[.!?:;]\s+|[\"“>]\s*|\n\s*|\d+\.\s+)([A-Za-z][a-z]+(?:n't)?)\s+([\w'’-]+)")
+
+
+def _imperative(window: str) -> bool:
+    """The window tells the reader to do something: a clause opens with a verb in its
+    base form, not followed by a verb of its own ("Stop trying", "Budget for entropy",
+    "Don't"; not "Design matters", "Code is")."""
+    from .lexicon import verb_lemma
+
+    for m in _CLAUSE_START.finditer(window):
+        w, nxt = m.group(1).lower(), m.group(2).lower()
+        if w in ("don't", "never"):
+            return True
+        inflected = verb_lemma(nxt) not in (None, nxt) and not nxt.endswith("ing")  # "matters", "shipped"
+        if w not in STOPWORDS and verb_lemma(w) == w and nxt not in _AUXILIARY_WORDS and not inflected:
+            return True
+    return False
+
+
+_AUXILIARY_WORDS = frozenset("is are was were be been has have had will would can could should may might must "
+                             "does did do".split())
+
+
 def _light_words(tokens: list[str], window: str) -> set[str]:
     """The claim's light words: a gathering noun before "of" ("a collection of"), "tied to"
     / "ties into", and "let", "happen" and "put" ("let" only where the window prevents
@@ -500,6 +526,10 @@ def align(
     after_subject = {w for prev, w in zip(tokens, tokens[1:]) if prev in SUBJECTS or prev in SOURCE_NOUNS}
     as_nouns = _noun_positions(text)
     construed = _construals(text)
+    if _imperative(window):
+        # "His advice is to stop trying to define it" where the window says "Stop trying to
+        # define it.": the passage advises by its mood; "advice" says how it is put.
+        construed |= {w for w in tokens if w in _ADVICE_NOUNS}
     light = _light_words(tokens, window)
     missing = [(surface.get(t, t), "common" if t in named and t in elsewhere
                 else word_kind(surface.get(t, t), common_zipf, surface.get(t, t) in after_subject,

@@ -306,6 +306,12 @@ def is_verb(word: str, ties: bool = False) -> bool:
     return as_verb >= otherwise if ties else as_verb > otherwise
 
 
+def verb_lemma(word: str) -> str | None:
+    """The verb ``word`` is a form of ("stopped" -> "stop"), or None; None without WordNet."""
+    wordnet = _load()
+    return wordnet.verb_lemma(word.lower()) if wordnet is not None else None
+
+
 def has_noun_use(word: str) -> bool:
     """``word`` is also used as something other than a verb ("signs", "tutors"; not
     "advises"): SemCor tags it so, or it is no verb at all."""

@@ -459,6 +459,16 @@ def test_a_list_item_that_could_be_a_verb_is_still_an_item(verifier: Verifier) -
     assert not added.supported and "signs" in added.reason
 
 
+def test_advice_is_how_an_imperative_passage_is_put(verifier: Verifier) -> None:
+    passage = "Budget for slack. Weaving schedules need explicit spare looms. Measure the whole week, not just one day."
+    assert verifier.check("The advice is to budget for slack: weaving schedules need explicit spare looms.",
+                          [passage]).supported
+    # A passage that states, not tells, gives no advice.
+    stated = "Slack was budgeted. Weaving schedules had explicit spare looms."
+    told = verifier.check("The advice is to budget for slack: weaving schedules need explicit spare looms.", [stated])
+    assert not told.supported and "advice" in told.reason
+
+
 def test_a_table_row_states_its_period_with_its_cells(verifier: Verifier) -> None:
     table = ("| 2016 - 2017 |\nOpenAI Research Scientist |\nGenerative Models, RL Experiments |\n"
              "| 2017 - 2022 |\nTesla Sr. Director of AI |\nHydraNets, Vision Only Stack |\n"
