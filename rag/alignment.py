@@ -51,8 +51,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .lexicon import antonyms, commonness, construes, has_noun_use, is_framing, narrower, related
-from .parties import displaced_name, substituted_name, substituted_possessor, swapped_names, swapped_sides, unvoiced_emphasis
+from .lexicon import antonyms, commonness, construes, has_noun_use, is_framing, narrower, related, verb_lemma
+from .parties import (
+    displaced_name,
+    substituted_name,
+    substituted_possessor,
+    swapped_names,
+    swapped_sides,
+    unvoiced_emphasis,
+)
 from .relations import CLAIM_TOKEN, SUBJECTS, core, order_reversals, swapped_relation
 from .text import (
     NUMBER_RE,
@@ -290,6 +297,8 @@ _LIST = re.compile(r"[\w'’-]+(?:\s+[\w'’-]+){0,3},\s+[\w'’-]+(?:\s+[\w'’
 _ADVICE_NOUNS = frozenset("advice recommendation recommendations suggestion suggestions tip tips guidance".split())
 # An imperative opens a sentence, a clause after a colon or a quotation: "Stop trying to
 # define it.", 'Don't Be a Hero: "Resist this temptation strongly ..."'.
+_AUXILIARY_WORDS = frozenset("is are was were be been has have had will would can could should may might must "
+                             "does did do".split())
 _CLAUSE_START = re.compile(r"(?:^|[.!?:;]\s+|[\"“>]\s*|\n\s*|\d+\.\s+)([A-Za-z][a-z]+(?:n't)?)\s+([\w'’-]+)")
 
 
@@ -297,8 +306,6 @@ def _imperative(window: str) -> bool:
     """The window tells the reader to do something: a clause opens with a verb in its
     base form, not followed by a verb of its own ("Stop trying", "Budget for entropy",
     "Don't"; not "Design matters", "Code is")."""
-    from .lexicon import verb_lemma
-
     for m in _CLAUSE_START.finditer(window):
         w, nxt = m.group(1).lower(), m.group(2).lower()
         if w in ("don't", "never"):
@@ -308,9 +315,6 @@ def _imperative(window: str) -> bool:
             return True
     return False
 
-
-_AUXILIARY_WORDS = frozenset("is are was were be been has have had will would can could should may might must "
-                             "does did do".split())
 
 
 def _light_words(tokens: list[str], window: str) -> set[str]:

@@ -27,7 +27,10 @@ import re
 from .lexicon import commonness, is_framing
 from .text import STOPWORDS, clauses, content_terms, drop_contrast_opener, names, phrases, split_sentences, stem, words
 
-__all__ = ["displaced_name", "substituted_name", "substituted_possessor", "swapped_names", "swapped_sides", "unvoiced_emphasis"]
+__all__ = [
+    "displaced_name", "substituted_name", "substituted_possessor", "swapped_names", "swapped_sides",
+    "unvoiced_emphasis",
+]
 
 # A capitalised word rarer than this in English (Zipf) is a name even where it opens a
 # clause ("Jamukha horrified ..."), where :func:`rag.text.names` takes it for a first word.
@@ -287,8 +290,6 @@ def unvoiced_emphasis(claim: str, window: str) -> str:
     return reflexive
 
 
-
-
 _REFERRING = frozenset("he she i we they his her my our their him me us them".split())
 _LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z][\w'’-]*")
 _NAME_RUN = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of\s+|de\s+|van\s+|&\s+)?[A-Z][\w'’-]*)*")
@@ -327,9 +328,9 @@ def displaced_name(claim: str, window: str) -> bool:
 
     The sentence states nearly all of the claim clause's other words; exactly one
     of the clause's names is missing from it, and a name the claim never uses
-    stands where it stood (two of the words next to one are next to the other). A pronoun in
-    the sentence may mean the name the clause opens with, which then does not count;
-    nor does a name the sentence gives as an acronym ("LGM")."""
+    stands where it stood (two of the words next to one are next to the other). A
+    pronoun in the sentence may mean the name the clause opens with, which then does
+    not count; nor does a name the sentence gives as an acronym ("LGM")."""
     claim_stems = {stem(w) for w in words(claim)}
     sentences = split_sentences(window)
     sentence_terms = [set(content_terms(s)) for s in sentences]
