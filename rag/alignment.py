@@ -316,7 +316,6 @@ def _imperative(window: str) -> bool:
     return False
 
 
-
 def _light_words(tokens: list[str], window: str) -> set[str]:
     """The claim's light words: a gathering noun before "of" ("a collection of"), "tied to"
     / "ties into", and "let", "happen" and "put" ("let" only where the window prevents
