@@ -529,10 +529,10 @@ def align(
     after_subject = {w for prev, w in zip(tokens, tokens[1:]) if prev in SUBJECTS or prev in SOURCE_NOUNS}
     as_nouns = _noun_positions(text)
     construed = _construals(text)
-    if _imperative(window):
+    if not _ADVICE_NOUNS.isdisjoint(tokens) and _imperative(window):
         # "His advice is to stop trying to define it" where the window says "Stop trying to
         # define it.": the passage advises by its mood; "advice" says how it is put.
-        construed |= {w for w in tokens if w in _ADVICE_NOUNS}
+        construed |= _ADVICE_NOUNS.intersection(tokens)
     light = _light_words(tokens, window)
     missing = [(surface.get(t, t), "common" if t in named and t in elsewhere
                 else word_kind(surface.get(t, t), common_zipf, surface.get(t, t) in after_subject,

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .alignment import table_rows
 from .qtypes import answer_type, fills_slot
 from .text import STOPWORDS, content_terms, split_sentences
 
@@ -242,12 +241,14 @@ def best_extracts(
     windows: Callable[[str], tuple[list[str], np.ndarray]],
     scorer: Relevance,
     threshold: float = 0.0,
+    rows: Callable[[str], tuple[list[str], np.ndarray]] | None = None,
 ) -> list[Extract]:
     """The window that best answers ``question``, plus a second one from another
     passage when it covers question terms the first does not.
 
     ``windows(passage)`` gives a passage's sentences then its neighbour pairs,
-    with embeddings. Only windows whose relevance reaches ``threshold`` count.
+    with embeddings; ``rows(passage)``, when given, its whole table rows, with
+    embeddings. Only windows whose relevance reaches ``threshold`` count.
     """
     ranked: list[tuple[float, Extract, np.ndarray]] = []
     asked = set(content_terms(question))
@@ -269,9 +270,8 @@ def best_extracts(
             ranked.append((relevance + 0.1 * scorer.echo(window), Extract(n, window, relevance), vector))
         # A table row says in one line what its sentence-split cells cannot ("| 2016 - 2017 |
         # OpenAI Research Scientist | Generative Models, RL Experiments |").
-        rows = [r for r in table_rows(passage) if len(set(content_terms(r))) >= _MIN_QUOTE_TERMS]
-        if rows:
-            for row, vector in zip(rows, scorer.embedder.embed_batch(rows)):
+        for row, vector in zip(*rows(passage)) if rows else ():
+            if len(set(content_terms(row))) >= _MIN_QUOTE_TERMS:
                 relevance = scorer.score(row, vector)
                 ranked.append((relevance + 0.1 * scorer.echo(row), Extract(n, row, relevance), vector))
     ranked.sort(key=lambda x: -x[0])

@@ -217,7 +217,7 @@ class AnswerPolicy:
         if self._assessment is not None and retrieval is self.retrieval:
             return self._assessment  # the first-claim check already asked
         candidates = best_extracts(self.question, self.passages, self.verifier.windows, self.relevance,
-                                   threshold=-1.0)
+                                   threshold=-1.0, rows=self.verifier.rows)
         signals = answerability_signals(retrieval, candidates[0] if candidates else None, self.relevance,
                                         self.doc_freq)
         model = default_model()

@@ -410,25 +410,32 @@ class Verifier:
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
-    def _windows(self, passage: str, size: int, tables: bool = False) -> tuple[list[str], np.ndarray]:
-        key = (passage, size, tables)
+    def _embedded(self, key: tuple, make: Callable[[], list[str]]) -> tuple[list[str], np.ndarray]:
+        """``make()``'s texts with their embeddings, cached under ``key``."""
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
                 return hit
-        wins = windows(passage, size, tables)
-        vectors = self.embedder.embed_batch(wins)
+        texts = make()
+        vectors = self.embedder.embed_batch(texts)
         with self._lock:
-            self._cache[key] = (wins, vectors)
+            self._cache[key] = (texts, vectors)
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
-        return wins, vectors
+        return texts, vectors
+
+    def _windows(self, passage: str, size: int, tables: bool = False) -> tuple[list[str], np.ndarray]:
+        return self._embedded((passage, size, tables), lambda: windows(passage, size, tables))
 
     def windows(self, passage: str) -> tuple[list[str], np.ndarray]:
         """The passage's sentences, then its sentence pairs, with their embeddings (cached):
         the quotable windows of the extractive answer."""
         return self._windows(passage, 2)
+
+    def rows(self, passage: str) -> tuple[list[str], np.ndarray]:
+        """The passage's whole table rows, with their embeddings (cached): quotable too."""
+        return self._embedded((passage, "rows"), lambda: table_rows(passage))
 
     def align(self, claim: str, passages: Sequence[str], question: str = "", titles: Sequence[str] = ()) -> Alignment:
         """How ``claim`` lines up with the best window of each passage (:func:`rag.alignment.align`)."""

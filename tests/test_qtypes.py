@@ -189,7 +189,7 @@ def test_a_heading_is_quoted_with_its_sentence_only_when_it_says_what_is_asked()
 
 
 def test_a_whole_table_row_is_quoted_when_it_answers() -> None:
-    from rag.alignment import windows
+    from rag.alignment import table_rows, windows
     from rag.embeddings import FakeEmbedder
     from rag.extract import Relevance, best_extracts
 
@@ -200,11 +200,11 @@ def test_a_whole_table_row_is_quoted_when_it_answers() -> None:
     embedder = FakeEmbedder()
     question = "How many users was the FSD Beta deployed to at Tesla?"
 
-    def split(text: str):  # noqa: ANN202
-        texts = windows(text, 2)
+    def embedded(texts: list[str]):  # noqa: ANN202
         return texts, embedder.embed_batch(texts)
 
-    best = best_extracts(question, [passage], split, Relevance(question, embedder, lambda t: 1.0))
+    best = best_extracts(question, [passage], lambda p: embedded(windows(p, 2)), Relevance(question, embedder,
+                         lambda t: 1.0), rows=lambda p: embedded(table_rows(p)))
     assert best[0].window == "| 2017 - 2022 | Tesla Sr. Director of AI | Deployed FSD Beta to 400k+ Users |"
     assert best[0].text == "2017 - 2022 | Tesla Sr. Director of AI | Deployed FSD Beta to 400k+ Users"
 
