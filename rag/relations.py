@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 
 from .lexicon import is_framing
-from .text import STOPWORDS, content_terms, stem, words
+from .text import STOPWORDS, content_terms, split_sentences, stem, words
 
 __all__ = ["CLAIM_TOKEN", "SUBJECTS", "core", "order_reversals", "swapped_relation"]
 
@@ -144,6 +144,30 @@ def _links(text: str, front: list[str], back: list[str]) -> set[tuple[str, int]]
 
 
 def order_reversals(claim: str, window: str) -> float:
+    """Share of the claim's nearby pairs of key terms that the window holds in reverse
+    order, read in the whole window and in the one window sentence that states the
+    claim (:func:`_anchor`), whichever agrees better."""
+    whole = _reversals(claim, window)
+    anchor = _anchor(claim, window)
+    return min(whole, _reversals(claim, anchor)) if anchor and whole else whole
+
+
+def _anchor(claim: str, window: str) -> str:
+    """The window sentence that holds all the claim's key terms the window holds, or
+    three quarters of them and four at least; "" when no sentence does. Sentences around it mention the
+    same terms in other relations ("the teacher is not the front end anymore. The teacher
+    is on the back end …"), which would read as a reversal of the one that states it."""
+    claim_terms = set(_terms_and_pivots(core(claim), role=True)[0])
+    sentences = split_sentences(window)
+    if len(sentences) < 2:
+        return ""
+    held = claim_terms & set(_terms_and_pivots(window)[0])
+    best = max(sentences, key=lambda s: len(held & set(_terms_and_pivots(s)[0])))
+    found = len(held & set(_terms_and_pivots(best)[0]))
+    return best if found == len(held) or (found >= 4 and found >= 0.75 * len(held)) else ""
+
+
+def _reversals(claim: str, window: str) -> float:
     """Share of the claim's nearby pairs of key terms that the window holds in reverse order.
 
     A swapped relation ("A trained B" for "B trained A") reverses the pairs

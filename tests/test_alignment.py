@@ -155,6 +155,19 @@ def test_a_fronted_part_is_not_a_swapped_relation() -> None:
     assert order_reversals("Waymo, Tesla beat.", "Tesla beat Waymo.") > 0.0
 
 
+def test_the_sentence_that_states_a_relation_is_read_on_its_own() -> None:
+    """Sentences around the one that states the claim use the same terms in other relations."""
+    limit = default_params().max_order
+    window = ("Ostrander's guild soon became the supplier to the city. Nobody thought the weavers "
+              "were the owners anymore. The weavers were now the tenants of the hall and the guild "
+              "was the owner of the looms.")
+    claim = "The weavers were the tenants of the hall, while the guild was the owner of the looms."
+    assert order_reversals(claim, window) < limit
+    # The same sentence read on its own still catches the parties swapped.
+    swapped = "The guild was the tenant of the hall, while the weavers were the owners of the looms."
+    assert order_reversals(swapped, window) > limit
+
+
 def test_a_clause_given_to_another_party_is_a_substitution() -> None:
     window = ("Ostrander founded the weavers' guild in 1882 and ran it for a decade. "
               "His rival, Marlow, sold the printing press to the city council.")
