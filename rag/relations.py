@@ -39,6 +39,9 @@ _OPENER = re.compile(r"^\s*(?:yes|no|neither|both)\s*[,.;:!—–-]+\s*", re.I)
 _PASSIVE = re.compile(r"\b(?:is|are|was|were|been|being|be)\s+(?:\w+ly\s+)?\w+(?:ed|en|wn|lt|ght)\b[^.]*?\bby\b",
                       re.I)
 _CONNECTIVES = frozenset({"over", "than", "versus", "vs"})
+# Words before "like" the verb ("they like", "would like", "to like"); elsewhere "like"
+# links two things ("stuff like hashes") and carries no relation of its own.
+_LIKERS = frozenset("i you we they people to would do did don't didn't not really".split())
 _FROM_TO = ("to", "toward", "towards", "into")
 
 
@@ -89,6 +92,8 @@ def _terms_and_pivots(text: str, role: bool = False) -> tuple[list[str], list[in
         found = content_terms(w)
         if not found or (role and is_framing(w, prev in SUBJECTS)):
             continue
+        if w == "like" and prev not in _LIKERS:
+            continue  # "stuff like SHA hashes", spoken "like": a preposition or a filler
         terms.extend(found)
     return terms, pivots
 
@@ -158,7 +163,8 @@ def _anchor(claim: str, window: str) -> str:
     same terms in other relations ("the teacher is not the front end anymore. The teacher
     is on the back end …"), which would read as a reversal of the one that states it."""
     claim_terms = set(_terms_and_pivots(core(claim), role=True)[0])
-    sentences = split_sentences(window)
+    # A colon ends a heading or a lead-in too ("Models can be smaller: > I think …").
+    sentences = [part for s in split_sentences(window) for part in s.split(": ") if part.strip()]
     if len(sentences) < 2:
         return ""
     held = claim_terms & set(_terms_and_pivots(window)[0])

@@ -163,6 +163,11 @@ def test_the_sentence_that_states_a_relation_is_read_on_its_own() -> None:
               "was the owner of the looms.")
     claim = "The weavers were the tenants of the hall, while the guild was the owner of the looms."
     assert order_reversals(claim, window) < limit
+    # A heading before a colon is no part of the sentence, and "like" links two things.
+    looms = ("Looms can be far simpler: > I do think the current looms are wasting a lot of thread "
+             "on patterns that don't matter, like the old Halloran borders.")
+    assert order_reversals("Halloran borders are his example: current looms waste thread on things "
+                           "like that which don't matter.", looms) < limit
     # The same sentence read on its own still catches the parties swapped.
     swapped = "The guild was the tenant of the hall, while the weavers were the owners of the looms."
     assert order_reversals(swapped, window) > limit
