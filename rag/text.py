@@ -201,6 +201,18 @@ _DENYING_WORDS = frozenset("lack lacks lacked lacking absence absent".split())
 _NOT_ONLY = re.compile(r"\bnot\s+(only)\b", re.IGNORECASE)
 
 
+# "Calling it a car company is misleading", "it is wrong to call it a car company": the
+# thing so called is denied, as "it is not a car company" denies it.
+_MISNAMING = r"(?:misleading|wrong|mistaken|inaccurate|incorrect|untrue|a\s+mistake|an\s+error|a\s+misnomer)"
+_CALLING = r"(?:call(?:ing)?|describ(?:e|ing)|label(?:l?ing)?|consider(?:ing)?|treat(?:ing)?|view(?:ing)?)"
+_DENIED_NAMING = (
+    re.compile(rf"\b{_CALLING}\s+(?:it|him|her|them|this|that)\s+(?:as\s+)?([^.,;:!?]+?)\s+"
+               rf"(?:is|was|are|were|would\s+be)\s+(?:\w+ly\s+)?{_MISNAMING}\b", re.IGNORECASE),
+    re.compile(rf"\b(?:it\s+is|it's|it\s+was|it\s+would\s+be)\s+(?:\w+ly\s+)?{_MISNAMING}\s+to\s+"
+               rf"{_CALLING}\s+(?:it|him|her|them|this|that)\s+(?:as\s+)?([^.,;:!?]+)", re.IGNORECASE),
+)
+
+
 def negated_terms(text: str) -> set[str]:
     """Stems of the content words a negation governs ("does not use LiDAR" -> {use, lidar}).
 
@@ -209,7 +221,8 @@ def negated_terms(text: str) -> set[str]:
     from "Tesla does not use LiDAR" without flagging an unrelated "not" nearby.
     """
     text = _NOT_ONLY.sub(r"\1", text)
-    out: set[str] = set()
+    out: set[str] = {stem(w.removesuffix("'s")) for pattern in _DENIED_NAMING for m in pattern.finditer(text)
+                     for w in words(m.group(1)) if w not in STOPWORDS}
     budget = 0
     previous = ""
     governed: list[str] = []  # the content words the current negation has taken so far

@@ -316,6 +316,18 @@ def test_not_only_asserts_and_an_absence_denies() -> None:
                              "In the absence of census figures, historians guess the population.")
 
 
+def test_calling_it_something_misleading_denies_it() -> None:
+    from rag.text import negated_terms
+
+    window = "The Halloran mill, I don't think it's a flour mill. This is a paper company, a printing company."
+    claim = "He says the Halloran mill is really a paper company, and that calling it a flour mill is misleading."
+    assert negated_terms(claim) >= {"flour", "mill"}
+    assert not negation_conflict(claim, window)
+    assert not negation_conflict("It would be wrong to call it a flour mill, he says.", window)
+    # Calling it so is no denial unless the calling is judged wrong.
+    assert negated_terms("He enjoys calling it a flour mill.") == set()
+    assert negation_conflict("He says calling it a flour mill is exactly right.", window)
+
 def test_only_on_the_windows_own_number_says_no_more() -> None:
     from rag.alignment import _unqualified
 
