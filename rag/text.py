@@ -173,7 +173,7 @@ def has_negation(text: str) -> bool:
 _SCOPE_TOKEN = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['’][A-Za-z]+)?|[.,;:!?—–()\[\]|]|(?<=\s)-(?=\s)")
 _SCOPE = 4  # content words after a negation that it governs
 # A negation rarely reaches across a conjunction: "doesn't scale and they have sensors".
-_SCOPE_ENDS = frozenset("and but or while whereas because although though so yet".split())
+_SCOPE_ENDS = frozenset("and but or while whereas because although though so yet once when if unless".split())
 
 
 _NEW_SUBJECTS = frozenset("i we he she they".split())
@@ -182,9 +182,17 @@ _NEW_SUBJECTS = frozenset("i we he she they".split())
 _CLAUSE_OPENERS = frozenset("when if that because as like where while unless until after before since once".split())
 # Verbs whose negation is read in the clause they take ("I don't think it's a car company").
 _NEG_RAISING = frozenset(stem(w) for w in "think believe suppose expect feel guess reckon imagine want seem".split())
+# A clause's verb after its subject: "(I don't think) the architecture *is* holding us back".
+_AUXILIARIES = frozenset("is are was were has have had can could will would should may might must does do did "
+                         "isn't aren't wasn't weren't hasn't haven't doesn't don't didn't won't can't".split())
+_CLAUSE_PRONOUNS = frozenset("it that there he she what they we you".split())
+# Raising verbs that take a clause with a subject of its own ("want" takes an object:
+# "I don't want the future where people are left aside" denies that future).
+_CLAUSE_TAKING = frozenset(stem(w) for w in "think believe suppose expect feel guess reckon imagine".split())
 # "the hardest part rather than the easiest" denies "easiest" as "not the easiest" does.
 _NEGATING_PAIRS = frozenset({("rather", "than"), ("instead", "of")})
 _PAIR_OPENERS = frozenset(first for first, _ in _NEGATING_PAIRS)
+_CEASING = frozenset("stopped stops ceased ceases".split())
 
 
 def _is_word(word: str) -> bool:
@@ -226,9 +234,24 @@ def negated_terms(text: str) -> set[str]:
     budget = 0
     previous = ""
     governed: list[str] = []  # the content words the current negation has taken so far
+    subject: list[str] | None = None  # the clause after "don't think", until its verb
     for token in _SCOPE_TOKEN.findall(text):
         low = token.lower().replace("’", "'")
         pair, previous = (previous, low), low
+        if subject is not None:
+            # "I don't think that the network architecture is holding us back": the
+            # negation denies what the clause says of its subject, not the subject.
+            if low in _AUXILIARIES or (low.endswith(("'s", "'re")) and low[:-2] in _CLAUSE_PRONOUNS) \
+                    or (low.endswith("'re") and low[:-3] in _CLAUSE_PRONOUNS):
+                subject, budget, governed = None, _SCOPE, []
+                continue
+            if low[0].isalnum() and low not in _SCOPE_ENDS and len(subject) < _SCOPE:
+                if low not in STOPWORDS:
+                    subject.append(stem(low.removesuffix("'s")))
+                continue
+            out.update(subject[:budget])  # no verb of its own: read as before
+            budget = max(0, budget - len(subject))
+            subject = None
         if not low[0].isalnum() or low in _SCOPE_ENDS:  # every punctuation token ends the scope
             budget = 0
         elif (low in _NEW_SUBJECTS or (low == "you" and pair[0] in _CLAUSE_OPENERS)) \
@@ -239,6 +262,8 @@ def negated_terms(text: str) -> set[str]:
             budget = 0
         elif pair in _NEGATING_PAIRS:
             budget = 1  # "strengthen rather than weaken competitive position" denies "weaken" only
+        elif low == "being" and pair[0] in _CEASING:
+            budget, governed = _SCOPE, []  # "stopped being the bottleneck": no longer the bottleneck
         elif low in _NEGATIONS or low.endswith("n't") or low in _DENYING_WORDS:
             budget = _SCOPE
             governed = []
@@ -248,6 +273,10 @@ def negated_terms(text: str) -> set[str]:
             governed.append(stem(low.removesuffix("'s")))
             out.add(governed[-1])
             budget -= 1
+            if governed[-1] in _CLAUSE_TAKING and len(governed) == 1:
+                subject = []
+    if subject:
+        out.update(subject[:budget])
     return out
 
 

@@ -328,6 +328,17 @@ def test_calling_it_something_misleading_denies_it() -> None:
     assert negated_terms("He enjoys calling it a flour mill.") == set()
     assert negation_conflict("He says calling it a flour mill is exactly right.", window)
 
+def test_dont_think_denies_the_predicate_not_the_subject() -> None:
+    from rag.text import negated_terms
+
+    window = "I don't think that the loom design is holding the guild back anymore."
+    assert negated_terms(window) == {"think", "hold", "guild", "back", "anymor"}
+    assert not negation_conflict("He says the loom design is no longer holding the guild back.", window)
+    # "want" takes an object, and the negation keeps it: "I don't want the future where …".
+    assert "futur" in negated_terms("I don't want the future where weavers are on the side of automation.")
+    # "stopped being" denies as "no longer" does, up to the next clause ("once …").
+    assert negated_terms("The loom stopped being the bottleneck once Ostrander arrived.") == {"bottleneck"}
+
 def test_only_on_the_windows_own_number_says_no_more() -> None:
     from rag.alignment import _unqualified
 
