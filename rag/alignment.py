@@ -54,6 +54,7 @@ import numpy as np
 from .lexicon import antonyms, commonness, construes, has_noun_use, is_framing, narrower, related, verb_lemma
 from .parties import (
     displaced_name,
+    speaking_voice,
     substituted_name,
     substituted_possessor,
     swapped_names,
@@ -173,6 +174,8 @@ def expanded(text: str) -> set[str]:
                 out.add(full)
     if "can't" in out or "cannot" in out:
         out.add("can")
+    if "won't" in out:
+        out.add("will")
     return out
 
 
@@ -534,12 +537,15 @@ def align(
         # define it.": the passage advises by its mood; "advice" says how it is put.
         construed |= _ADVICE_NOUNS.intersection(tokens)
     light = _light_words(tokens, window)
-    missing = [(surface.get(t, t), "common" if t in named and t in elsewhere
+    # The first-person speaker of the cited passages, named as the document's title names them.
+    voice = speaking_voice(text, [" ".join(wins) for wins, _ in evidence], titles)
+    voiced = {stem(voice.lower())} if voice else set()
+    missing = [(surface.get(t, t), "framing" if t in voiced else "common" if t in named and t in elsewhere
                 else word_kind(surface.get(t, t), common_zipf, surface.get(t, t) in after_subject,
                                surface.get(t, t) in construed, surface.get(t, t) in light,
                                surface.get(t, t) in as_nouns))
                for t in terms if t not in have]
-    claim_words = set(words(_unqualified(text, window)))
+    claim_words = expanded(_unqualified(text, window))
     window_words = expanded(window)
     # A qualifier is not restated by a word the window denies: "not clear" is no "definitely".
     window_stems = {stem(w) for w in window_words} - negated_terms(window)

@@ -23,13 +23,14 @@ someone is left to the other checks.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from .lexicon import commonness, is_framing
 from .text import STOPWORDS, clauses, content_terms, drop_contrast_opener, names, phrases, split_sentences, stem, words
 
 __all__ = [
     "displaced_name", "substituted_name", "substituted_possessor", "swapped_names", "swapped_sides",
-    "unvoiced_emphasis",
+    "speaking_voice", "unvoiced_emphasis",
 ]
 
 # A capitalised word rarer than this in English (Zipf) is a name even where it opens a
@@ -288,6 +289,38 @@ def unvoiced_emphasis(claim: str, window: str) -> str:
     if _FIRST_PERSON.search(window) and not spoken_of:
         return ""
     return reflexive
+
+
+_SPEAKER = re.compile(r"^\s*(?:(?:[Yy]es|[Nn]o)\s*[,.;:!—–-]+\s*)?([A-Z][\w-]*)\s+(\w+)")
+
+
+def speaking_voice(claim: str, passages: Sequence[str], titles: Sequence[str]) -> str:
+    """The name a claim gives the passages' first-person speaker, or ''.
+
+    "Karpathy thinks we haven't even scratched what's possible" cites a quote
+    ("> I think we haven't even scratched …") that never names him: the document
+    does, in its title ("Andrej Karpathy on No Priors 80"). The name is who says
+    it, not a new fact, when it opens the claim before a verb that reports or
+    judges, the title holds it, and every cited passage quotes someone speaking in
+    the first person (a "> I think …" line or quotation marks) and never speaks of
+    anyone in the third: an author who writes "I spent years here during my PhD" in
+    a post titled "Karpathy on …", quoting no one, speaks in a voice of their own."""
+    m = _SPEAKER.match(claim)
+    if not m or not passages or not is_framing(m.group(2).lower(), True):
+        return ""
+    name = m.group(1)
+    if not any(re.search(rf"\b{re.escape(name)}\b", t) for t in titles):
+        return ""
+    for passage in passages:
+        quoted = " ".join(m.group(0) for m in _QUOTED.finditer(passage))
+        if not _FIRST_PERSON.search(quoted) or _THIRD_PERSON.search(passage) \
+                or re.search(rf"\b{re.escape(name)}\b", passage):
+            return ""
+    return name
+
+
+# What a passage quotes: a blockquote line, or a span in quotation marks.
+_QUOTED = re.compile(r"(?:^|(?<=\s))>\s[^\n]*|“[^”]*”|\"[^\"\n]*\"")
 
 
 _REFERRING = frozenset("he she i we they his her my our their him me us them".split())

@@ -15,6 +15,7 @@ from rag.alignment import (
 from rag.lexicon import is_framing
 from rag.parties import (
     displaced_name,
+    speaking_voice,
     substituted_name,
     substituted_possessor,
     swapped_names,
@@ -396,3 +397,16 @@ def test_a_name_put_where_the_window_has_another_is_displaced() -> None:
     assert not displaced_name("Rainfall in the valley during the Great Cold Winter was lower than today.",
                               "Records from Halloran Fen show rainfall in the valley during the GCW was lower "
                               "than for the present.")
+
+
+def test_a_quoted_first_person_speaker_is_the_one_the_title_names() -> None:
+    quote = "Looms:\n> I think the looms are the front end."
+    assert speaking_voice("Ostrander thinks the looms are the front end.", [quote], ["Ostrander on Looms"]) == "Ostrander"
+    assert speaking_voice("No, Ostrander says the looms are the front end.", [quote], ["Ostrander on Looms"]) \
+        == "Ostrander"
+    # The name must open the claim before a verb that reports; the title must hold it; the
+    # passage must quote someone in the first person and speak of no one in the third.
+    assert speaking_voice("Ostrander built the looms.", [quote], ["Ostrander on Looms"]) == ""
+    assert speaking_voice("Ostrander thinks so.", [quote], ["On Looms"]) == ""
+    assert speaking_voice("Ostrander thinks so.", ["I think the looms are the front end."], ["Ostrander on Looms"]) == ""
+    assert speaking_voice("Ostrander thinks so.", [quote + " He said so."], ["Ostrander on Looms"]) == ""

@@ -570,3 +570,25 @@ def test_a_parenthetical_aside_states_nothing_though_the_title_holds_its_words(v
         support = verifier.check(aside, [WAYMO], title)
         assert not support.supported and support.reason == "a parenthetical aside, not a claim"
     assert verifier.check("He says Tesla has a software problem (and Waymo a hardware one).", [WAYMO], title).supported
+
+
+def test_the_speaker_a_title_names_is_who_says_a_quote(verifier: Verifier) -> None:
+    """A page of someone's quotes never names them in the quote; its title does."""
+    quote = ("Why looms need weavers:\n> I think the weavers are the back end of the guild and the looms "
+             "are just the front end. We haven't even scratched what looms can do.")
+    title = ["Ostrander on the Loom Trade"]
+    claim = "Ostrander thinks we haven't even scratched what looms can do."
+    assert verifier.check(claim, [quote], title).supported
+    # Not when the title names someone else, nor when the author speaks unquoted in the
+    # first person (a post about Ostrander, in the author's own voice).
+    assert not verifier.check(claim, [quote], ["Marlow on the Loom Trade"]).supported
+    blog = ("Why looms need weavers. I think the weavers are the back end of the guild and the looms are just "
+            "the front end. We haven't even scratched what looms can do.")
+    assert not verifier.check(claim, [blog], title).supported
+
+
+def test_wont_claims_the_future(verifier: Verifier) -> None:
+    passage = "At current capability, I don't think the looms are good enough to weave a good carpet."
+    title = ["Ostrander on the Loom Trade"]
+    assert not verifier.check("Even in the future, the looms won't be good enough to weave a good carpet.",
+                              [passage], title).supported
