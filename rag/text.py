@@ -214,10 +214,10 @@ _NOT_ONLY = re.compile(r"\bnot\s+(only)\b", re.IGNORECASE)
 _MISNAMING = r"(?:misleading|wrong|mistaken|inaccurate|incorrect|untrue|a\s+mistake|an\s+error|a\s+misnomer)"
 _CALLING = r"(?:call(?:ing)?|describ(?:e|ing)|label(?:l?ing)?|consider(?:ing)?|treat(?:ing)?|view(?:ing)?)"
 _DENIED_NAMING = (
-    re.compile(rf"\b{_CALLING}\s+(?:it|him|her|them|this|that)\s+(?:as\s+)?([^.,;:!?]+?)\s+"
+    re.compile(rf"\b{_CALLING}\s+(?:it|him|her|them|this|that|(?-i:[A-Z][\w'’-]*))\s+(?:as\s+)?([^.,;:!?]+?)\s+"
                rf"(?:is|was|are|were|would\s+be)\s+(?:\w+ly\s+)?{_MISNAMING}\b", re.IGNORECASE),
     re.compile(rf"\b(?:it\s+is|it's|it\s+was|it\s+would\s+be)\s+(?:\w+ly\s+)?{_MISNAMING}\s+to\s+"
-               rf"{_CALLING}\s+(?:it|him|her|them|this|that)\s+(?:as\s+)?([^.,;:!?]+)", re.IGNORECASE),
+               rf"{_CALLING}\s+(?:it|him|her|them|this|that|(?-i:[A-Z][\w'’-]*))\s+(?:as\s+)?([^.,;:!?]+)", re.IGNORECASE),
 )
 
 

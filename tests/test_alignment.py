@@ -325,6 +325,7 @@ def test_calling_it_something_misleading_denies_it() -> None:
     assert negated_terms(claim) >= {"flour", "mill"}
     assert not negation_conflict(claim, window)
     assert not negation_conflict("It would be wrong to call it a flour mill, he says.", window)
+    assert not negation_conflict("No, calling Halloran a flour mill is misleading.", window)
     # Calling it so is no denial unless the calling is judged wrong.
     assert negated_terms("He enjoys calling it a flour mill.") == set()
     assert negation_conflict("He says calling it a flour mill is exactly right.", window)
