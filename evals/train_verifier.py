@@ -55,9 +55,9 @@ ALIGNMENT_LIMITS = {"common_zipf": 5.0}
 
 GRID = {
     "max_common": (1, 2, 3),
-    "max_framing": (0, 1, 2),
-    "min_recall": (0.4, 0.5, 0.6),
-    "min_cosine": (0.3, 0.4, 0.5),
+    "max_framing": (0, 1, 2, 3),
+    "min_recall": (0.3, 0.35, 0.4, 0.5, 0.6),
+    "min_cosine": (0.2, 0.25, 0.3, 0.4, 0.5),
     "max_order": (0.25, 0.35, 0.5),
 }
 
