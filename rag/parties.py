@@ -291,6 +291,9 @@ def unvoiced_emphasis(claim: str, window: str) -> str:
     return reflexive
 
 
+# What a passage quotes: a blockquote line ("> I think …"; to the end of the text when its
+# sentences were joined), or a span in quotation marks.
+_QUOTED = re.compile(r"(?:^|(?<=\s))>\s[^\n]*|“[^”]*”|\"[^\"\n]*\"")
 _SPEAKER = re.compile(r"^\s*(?:(?:[Yy]es|[Nn]o)\s*[,.;:!—–-]+\s*)?([A-Z][\w-]*)\s+(\w+)")
 
 
@@ -312,15 +315,12 @@ def speaking_voice(claim: str, passages: Sequence[str], titles: Sequence[str]) -
     if not any(re.search(rf"\b{re.escape(name)}\b", t) for t in titles):
         return ""
     for passage in passages:
-        quoted = " ".join(m.group(0) for m in _QUOTED.finditer(passage))
+        quoted = " ".join(q.group(0) for q in _QUOTED.finditer(passage))
         if not _FIRST_PERSON.search(quoted) or _THIRD_PERSON.search(passage) \
                 or re.search(rf"\b{re.escape(name)}\b", passage):
             return ""
     return name
 
-
-# What a passage quotes: a blockquote line, or a span in quotation marks.
-_QUOTED = re.compile(r"(?:^|(?<=\s))>\s[^\n]*|“[^”]*”|\"[^\"\n]*\"")
 
 
 _REFERRING = frozenset("he she i we they his her my our their him me us them".split())

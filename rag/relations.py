@@ -159,9 +159,10 @@ def order_reversals(claim: str, window: str) -> float:
 
 def _anchor(claim: str, window: str) -> str:
     """The window sentence that holds all the claim's key terms the window holds, or
-    three quarters of them and four at least; "" when no sentence does. Sentences around it mention the
-    same terms in other relations ("the teacher is not the front end anymore. The teacher
-    is on the back end …"), which would read as a reversal of the one that states it."""
+    three quarters of them and four at least; "" when no sentence does. Sentences
+    around it mention the same terms in other relations ("the teacher is not the front
+    end anymore. The teacher is on the back end …"), which would read as a reversal of
+    the one that states it."""
     claim_terms = set(_terms_and_pivots(core(claim), role=True)[0])
     # A colon ends a heading or a lead-in too ("Models can be smaller: > I think …").
     sentences = [part for s in split_sentences(window) for part in s.split(": ") if part.strip()]

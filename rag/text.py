@@ -213,11 +213,13 @@ _NOT_ONLY = re.compile(r"\bnot\s+(only)\b", re.IGNORECASE)
 # thing so called is denied, as "it is not a car company" denies it.
 _MISNAMING = r"(?:misleading|wrong|mistaken|inaccurate|incorrect|untrue|a\s+mistake|an\s+error|a\s+misnomer)"
 _CALLING = r"(?:call(?:ing)?|describ(?:e|ing)|label(?:l?ing)?|consider(?:ing)?|treat(?:ing)?|view(?:ing)?)"
+# What is called so: a pronoun or a name ("calling Tesla a car company").
+_CALLED = r"(?:it|him|her|them|this|that|(?-i:[A-Z][\w'’-]*))"
 _DENIED_NAMING = (
-    re.compile(rf"\b{_CALLING}\s+(?:it|him|her|them|this|that|(?-i:[A-Z][\w'’-]*))\s+(?:as\s+)?([^.,;:!?]+?)\s+"
+    re.compile(rf"\b{_CALLING}\s+{_CALLED}\s+(?:as\s+)?([^.,;:!?]+?)\s+"
                rf"(?:is|was|are|were|would\s+be)\s+(?:\w+ly\s+)?{_MISNAMING}\b", re.IGNORECASE),
     re.compile(rf"\b(?:it\s+is|it's|it\s+was|it\s+would\s+be)\s+(?:\w+ly\s+)?{_MISNAMING}\s+to\s+"
-               rf"{_CALLING}\s+(?:it|him|her|them|this|that|(?-i:[A-Z][\w'’-]*))\s+(?:as\s+)?([^.,;:!?]+)", re.IGNORECASE),
+               rf"{_CALLING}\s+{_CALLED}\s+(?:as\s+)?([^.,;:!?]+)", re.IGNORECASE),
 )
 
 
@@ -241,8 +243,7 @@ def negated_terms(text: str) -> set[str]:
         if subject is not None:
             # "I don't think that the network architecture is holding us back": the
             # negation denies what the clause says of its subject, not the subject.
-            if low in _AUXILIARIES or (low.endswith(("'s", "'re")) and low[:-2] in _CLAUSE_PRONOUNS) \
-                    or (low.endswith("'re") and low[:-3] in _CLAUSE_PRONOUNS):
+            if low in _AUXILIARIES or low.rsplit("'", 1)[0] in _CLAUSE_PRONOUNS and low.endswith(("'s", "'re")):
                 subject, budget, governed = None, _SCOPE, []
                 continue
             if low[0].isalnum() and low not in _SCOPE_ENDS and len(subject) < _SCOPE:
