@@ -538,7 +538,7 @@ def align(
         construed |= _ADVICE_NOUNS.intersection(tokens)
     light = _light_words(tokens, window)
     # The first-person speaker of the cited passages, named as the document's title names them.
-    voice = speaking_voice(text, [" ".join(wins) for wins, _ in evidence], titles)
+    voice = speaking_voice(text, (" ".join(wins) for wins, _ in evidence), titles)
     voiced = {stem(voice.lower())} if voice else set()
     missing = [(surface.get(t, t), "framing" if t in voiced else "common" if t in named and t in elsewhere
                 else word_kind(surface.get(t, t), common_zipf, surface.get(t, t) in after_subject,

@@ -23,7 +23,7 @@ someone is left to the other checks.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from .lexicon import commonness, is_framing
 from .text import STOPWORDS, clauses, content_terms, drop_contrast_opener, names, phrases, split_sentences, stem, words
@@ -297,7 +297,7 @@ _QUOTED = re.compile(r"(?:^|(?<=\s))>\s[^\n]*|“[^”]*”|\"[^\"\n]*\"")
 _SPEAKER = re.compile(r"^\s*(?:(?:[Yy]es|[Nn]o)\s*[,.;:!—–-]+\s*)?([A-Z][\w-]*)\s+(\w+)")
 
 
-def speaking_voice(claim: str, passages: Sequence[str], titles: Sequence[str]) -> str:
+def speaking_voice(claim: str, passages: Iterable[str], titles: Sequence[str]) -> str:
     """The name a claim gives the passages' first-person speaker, or ''.
 
     "Karpathy thinks we haven't even scratched what's possible" cites a quote
@@ -307,19 +307,22 @@ def speaking_voice(claim: str, passages: Sequence[str], titles: Sequence[str]) -
     judges, the title holds it, and every cited passage quotes someone speaking in
     the first person (a "> I think …" line or quotation marks) and never speaks of
     anyone in the third: an author who writes "I spent years here during my PhD" in
-    a post titled "Karpathy on …", quoting no one, speaks in a voice of their own."""
+    a post titled "Karpathy on …", quoting no one, speaks in a voice of their own.
+    ``passages`` is read only when the claim opens so (it may be a lazy iterable)."""
     m = _SPEAKER.match(claim)
-    if not m or not passages or not is_framing(m.group(2).lower(), True):
+    if not m or not is_framing(m.group(2).lower(), True):
         return ""
     name = m.group(1)
     if not any(re.search(rf"\b{re.escape(name)}\b", t) for t in titles):
         return ""
+    read = False
     for passage in passages:
         quoted = " ".join(q.group(0) for q in _QUOTED.finditer(passage))
         if not _FIRST_PERSON.search(quoted) or _THIRD_PERSON.search(passage) \
                 or re.search(rf"\b{re.escape(name)}\b", passage):
             return ""
-    return name
+        read = True
+    return name if read else ""
 
 
 

@@ -169,8 +169,7 @@ def _anchor(claim: str, window: str) -> str:
     if len(sentences) < 2:
         return ""
     held = claim_terms & set(_terms_and_pivots(window)[0])
-    best = max(sentences, key=lambda s: len(held & set(_terms_and_pivots(s)[0])))
-    found = len(held & set(_terms_and_pivots(best)[0]))
+    found, best = max(((len(held.intersection(_terms_and_pivots(s)[0])), s) for s in sentences), key=lambda x: x[0])
     return best if found == len(held) or (found >= 4 and found >= 0.75 * len(held)) else ""
 
 
