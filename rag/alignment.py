@@ -46,7 +46,7 @@ read against the union of each passage's best window ("combined" facts).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -87,6 +87,7 @@ __all__ = [
     "opposite_terms",
     "restated_numbers",
     "spelled_out",
+    "table_headers",
     "table_rows",
     "windows",
     "word_kind",
@@ -319,13 +320,24 @@ def _imperative(window: str) -> bool:
     return False
 
 
+_CONTRASTING = frozenset({"contrast", "comparison"})
+_COPULAR = frozenset({"serv", "act", "function"})  # stems, before "as"
+
+
 def _light_words(tokens: list[str], window: str) -> set[str]:
     """The claim's light words: a gathering noun before "of" ("a collection of"), "tied to"
-    / "ties into", and "let", "happen" and "put" ("let" only where the window prevents
-    nothing: "let the merger proceed" against "blocked the merger")."""
+    / "ties into", "by contrast" / "in comparison", "served as" / "acts as", and "let",
+    "happen" and "put" ("let" only where the window prevents nothing: "let the merger
+    proceed" against "blocked the merger")."""
     preventing = not _PREVENTING.isdisjoint(content_terms(window))
     out = set()
-    for w, nxt in zip(tokens, [*tokens[1:], ""]):
+    for prev, w, nxt in zip(["", *tokens], tokens, [*tokens[1:], ""]):
+        if prev in ("by", "in") and w in _CONTRASTING:
+            out.add(w)  # "by contrast", "in comparison": a link to what was said before, no fact
+            continue
+        if nxt == "as" and stem(w) in _COPULAR:
+            out.add(w)  # "it served as early evidence" says what "it was early evidence" says
+            continue
         root = stem(w)
         if (nxt == "of" and w in _PARTITIVES) or (root == "tie" and nxt in _TIED) or (
                 root in _LIGHT_VERBS and not (root == "let" and preventing)):
@@ -404,14 +416,33 @@ def opposite_terms(claim: str, window: str) -> list[str]:
     return sorted(t for t in claim_terms - window_terms if not antonyms(t).isdisjoint(window_terms - claim_terms))
 
 
+# A share in words and the percentage that states it: "a quarter of the money" is "25
+# percent of all money"; "half" is "50%".
+_FRACTIONS = {"half": {"50"}, "quarter": {"25"}, "third": {"33", "33.3"}, "thirds": {"66", "67", "66.7"},
+              "quarters": {"75"}}
+_DURATION_WORDS = frozenset("last lasts lasted lasting tenure stint span spans spanned duration".split())
+_DURATION = re.compile(r"\b(\d+)[\s-]+(?:second|minute|hour|day|week|month|year|decade)s?\b", re.IGNORECASE)
+_YEAR_SPAN = re.compile(r"\b((?:19|20)\d\d)\s*(?:-|–|—|to|until)\s*((?:19|20)\d\d)\b")
+_PERCENTAGE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|per\s?cent\b)", re.IGNORECASE)
+
+
 def restated_numbers(claim: str, window: str) -> set[str]:
     """Terms of the claim's numbers that the window states in another form: "400,000"
-    (terms "400", "000") where the window says "400k+"."""
+    (terms "400", "000") where the window says "400k+"; "a quarter" where it says "25 percent"."""
     stated = numbers(window)
     out: set[str] = set()
     for match in NUMBER_RE.finditer(claim):
         if numbers(match.group(0)) & stated:
             out.update(content_terms(match.group(0)))
+    percentages = {m.group(1) for m in _PERCENTAGE.finditer(window)}
+    out.update(stem(w) for w in words(claim) if _FRACTIONS.get(w, set()) & percentages)
+    # "The ride lasted 30 minutes" for "a 30-minute ride"; "his 2017 to 2022 tenure" for
+    # "| 2017 - 2022 |": a word that only says how long restates the window's span.
+    claimed = numbers(claim)
+    spans = {m.group(1) for m in _DURATION.finditer(window)} | {
+        y for m in _YEAR_SPAN.finditer(window) if {m.group(1), m.group(2)} <= claimed for y in m.groups()}
+    if spans & claimed:
+        out.update(stem(w) for w in words(claim) if w in _DURATION_WORDS)
     return out
 
 
@@ -433,6 +464,24 @@ def table_rows(text: str) -> list[str]:
     if row:
         out.append(" ".join(row))
     return [r for r in out if r.count("|") >= 2]
+
+
+def _header_like(row: str) -> bool:
+    """A table's first row that labels its columns: short cells, no numbers
+    ("| Timeline Phase | Role | Key Technical Output |"), not a first row of data
+    left at the top of a chunk that starts inside a table ("| 2017 - 2022 | Tesla |")."""
+    cells = [c.strip() for c in row.strip().strip("|").split("|")]
+    return len(cells) >= 2 and all(c and len(c.split()) <= 5 and not re.search(r"\d", c) for c in cells)
+
+
+def table_headers(rows: Sequence[str]) -> dict[str, str]:
+    """Each of a passage's table ``rows`` (:func:`table_rows`) mapped to the header row of
+    its table, when the table's first row is one: a row "| 2017 - 2022 | Tesla Sr.
+    Director of AI | HydraNets |" says its cells are the "Key Technical Output" of that
+    "Role" only with the header that names the columns."""
+    if len(rows) < 2 or not _header_like(rows[0]):
+        return {}
+    return {row: rows[0] for row in rows[1:]}
 
 
 def windows(passage: str, size: int = WINDOW_SENTENCES, tables: bool = False) -> list[str]:
@@ -474,13 +523,16 @@ def align(
     question: str = "",
     common_zipf: float = 5.0,
     titles: Sequence[str] = (),
+    headers: Mapping[str, str] | None = None,
 ) -> Alignment:
     """Line ``claim`` up with the best window of each cited passage.
 
     ``evidence`` holds, per cited passage, its windows (:func:`windows`) and their
     embeddings; the best window of a passage holds most of the claim's
-    IDF-weighted terms, closeness in meaning breaking ties.
+    IDF-weighted terms, closeness in meaning breaking ties. ``headers``: each
+    table row's header row (:func:`table_headers`), whose words the row holds too.
     """
+    headers = headers or {}
     text = core(claim)
     terms = list(dict.fromkeys(content_terms(text)))
     surface: dict[str, str] = {}
@@ -492,9 +544,10 @@ def align(
     total = sum(weight.values()) or 1.0
     licensed = licensed_terms(question)
 
+
     def found(window: str) -> list[str]:
         present = (set(content_terms(window)) | spelled_out(text, window) | compounds(text, window)
-                   | restated_numbers(text, window))
+                   | restated_numbers(text, window) | set(content_terms(headers.get(window, ""))))
         return [t for t in terms if grounded(t, present)]
 
     def held(window: str) -> list[str]:

@@ -48,7 +48,11 @@ def swapped_names(claim: str, window: str) -> bool:
     claim_names = {stem(n) for n in names(claim)}
     if len(claim_names) < 2:
         return False
-    window_clauses = [set(content_terms(c)) for c in phrases(window, conjoined=True)]
+    window_phrases = phrases(window, conjoined=True)
+    window_clauses = [set(content_terms(c)) for c in window_phrases]
+    # "so that agents can use them": a clause that refers to a party by a pronoun may be
+    # about the claim's party ("websites and APIs") though it does not name it.
+    referring = [not _THIRD_PERSON_REF.isdisjoint(words(c)) for c in window_phrases]
     for clause in phrases(claim, conjoined=True):
         terms = set(content_terms(clause))
         own = terms & claim_names
@@ -60,10 +64,13 @@ def swapped_names(claim: str, window: str) -> bool:
         best = max(overlap, default=0)
         if best < max(1, (len(rest) + 1) // 2):
             continue
-        holders = [w for w, o in zip(window_clauses, overlap) if o == best]
-        if all(name not in w and (w & claim_names) for w in holders):
+        holders = [(w, r) for w, r, o in zip(window_clauses, referring, overlap) if o == best]
+        if all(name not in w and (w & claim_names) and not r for w, r in holders):
             return True
     return False
+
+
+_THIRD_PERSON_REF = frozenset("it its they them their he him his she her".split())
 
 
 _PRONOUNS = frozenset("he she it they we i you who".split())

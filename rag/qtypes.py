@@ -115,7 +115,8 @@ def _persons(text: str, question: str, span: bool = False) -> list[str]:
     for run in _runs(text, span):
         words = run.split()
         parts = [unpossessed(p.lower()) for p in words]
-        if any(p in _ORG_WORDS for p in parts) or all(p in asked for p in parts) or re.search(r"\d", run):
+        # The question's own name, possessive or not: "Tesla" does not answer "Who led Tesla's AI?".
+        if any(p in _ORG_WORDS for p in parts) or all(p in owners for p in parts) or re.search(r"\d", run):
             continue
         if any(re.search(r"['’]s$", w) for w in words[:-1]):
             continue  # a thing someone owns: "Tesla's Autopilot"

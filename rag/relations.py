@@ -148,10 +148,31 @@ def _links(text: str, front: list[str], back: list[str]) -> set[tuple[str, int]]
     return out
 
 
+_POSSESSIVE = re.compile(r"\b([\w-]+)['’]s((?:\s+[\w-]+){1,3})")
+
+
+def _possessives_as_of(text: str, other: str) -> str:
+    """``text`` with each possessive written as ``other`` writes it with "of": "GPT-4's
+    visual capabilities" is "the visual capabilities of GPT-4", the same two terms in
+    the other order. Only where ``other`` has that very owner after "of", so "Sutton's
+    observation" never becomes "the observation of Karpathy"."""
+    def rewrite(m: re.Match) -> str:
+        owner, owned = m.group(1), m.group(2).split()
+        for k in range(len(owned), 0, -1):
+            if re.search(rf"\b{re.escape(owned[k - 1])}(?:\s+[\w-]+){{0,2}}\s+of\s+(?:the\s+)?{re.escape(owner)}\b",
+                         other, re.I):
+                return " ".join(owned[:k]) + f" of {owner}" + "".join(" " + w for w in owned[k:])
+        return m.group(0)
+
+    return _POSSESSIVE.sub(rewrite, text)
+
+
 def order_reversals(claim: str, window: str) -> float:
     """Share of the claim's nearby pairs of key terms that the window holds in reverse
     order, read in the whole window and in the one window sentence that states the
-    claim (:func:`_anchor`), whichever agrees better."""
+    claim (:func:`_anchor`), whichever agrees better. A possessive on one side and
+    "of" on the other ("GPT-4's capabilities", "the capabilities of GPT-4") is one order."""
+    claim, window = _possessives_as_of(claim, window), _possessives_as_of(window, claim)
     whole = _reversals(claim, window)
     anchor = _anchor(claim, window)
     return min(whole, _reversals(claim, anchor)) if anchor and whole else whole

@@ -43,7 +43,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .alignment import Alignment, align, grounded, licensed_terms, negation_conflict, table_rows, windows
+from .alignment import (
+    Alignment,
+    align,
+    grounded,
+    licensed_terms,
+    negation_conflict,
+    table_headers,
+    table_rows,
+    windows,
+)
 from .relations import core
 from .embeddings import Embedder
 from .lexicon import related
@@ -440,8 +449,9 @@ class Verifier:
     def align(self, claim: str, passages: Sequence[str], question: str = "", titles: Sequence[str] = ()) -> Alignment:
         """How ``claim`` lines up with the best window of each passage (:func:`rag.alignment.align`)."""
         evidence = [self._windows(p, 3, tables=True) for p in passages]
+        headers = {row: header for p in passages for row, header in table_headers(table_rows(p)).items()}
         return align(claim, evidence, self.embedder.embed_query(claim), self.idf, question, self.params.common_zipf,
-                     titles)
+                     titles, headers)
 
     def check(self, claim: str, passages: Sequence[str], titles: Sequence[str] = (), question: str = "") -> Support:
         """Support of ``claim`` by the passages taken together.

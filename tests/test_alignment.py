@@ -411,3 +411,57 @@ def test_a_quoted_first_person_speaker_is_the_one_the_title_names() -> None:
     assert speaking_voice("Ostrander thinks so.", [quote], ["On Looms"]) == ""
     assert speaking_voice("Ostrander thinks so.", ["I think the looms are the front end."], ["Ostrander on Looms"]) == ""
     assert speaking_voice("Ostrander thinks so.", [quote + " He said so."], ["Ostrander on Looms"]) == ""
+
+
+def test_a_possessive_and_its_of_form_are_one_order() -> None:
+    """"Brannock's loading docks" is "the loading docks of Brannock"; another owner is not."""
+    window = "Halloran rebuilt the loading docks of Brannock after the flood."
+    assert order_reversals("Halloran rebuilt Brannock's loading docks after the flood.", window) == 0.0
+    assert order_reversals("Halloran rebuilt the loading docks of Brannock.", "Halloran rebuilt Brannock's loading docks.") \
+        == 0.0
+    # Only the window's own owner is read so: the two owners' docks still trade places.
+    assert order_reversals("Brannock's docks flooded after Marlow's mill closed.",
+                           "The docks of Marlow flooded after the mill of Brannock closed.") > 0.0
+
+
+def test_a_clause_that_refers_by_pronoun_is_no_swap_of_names() -> None:
+    """"so that agents can use them" may be about the claim's "APIs" though it does not name them."""
+    window = "Build your websites and APIs with plain documentation so that future AI agents can use them as clients."
+    assert not swapped_names("That way, future AI agents can use websites and APIs as clients.", window)
+    spoken = "> I think that Halloran has a money problem and I think Pell has a labour problem."
+    assert swapped_names("Ostrander says Halloran has a labour problem while Pell has a money problem.", spoken)
+
+
+@pytest.mark.parametrize(("claim", "window", "restated"), [
+    ("They gave a quarter of the money to charity.", "They gave 25 percent of all money to charity.", {"quarter"}),
+    ("Half of the looms were idle.", "About 50% of the looms were idle.", {"half"}),
+    ("The ride lasted 30 minutes.", "A flawless 30-minute ride around the block.", {"last"}),
+    ("It happened during his 2011 to 2014 tenure.", "| 2011 - 2014 | Brannock Mills foreman |", {"tenur"}),
+])
+def test_a_share_or_a_span_in_other_words_is_restated(claim: str, window: str, restated: set[str]) -> None:
+    from rag.alignment import restated_numbers
+
+    assert restated <= restated_numbers(claim, window)
+
+
+@pytest.mark.parametrize(("claim", "window"), [
+    ("They gave a quarter of the money to charity.", "They gave 50 percent of all money to charity."),
+    ("The ride lasted 40 minutes.", "A flawless 30-minute ride around the block."),
+    ("It happened during his 2011 to 2015 tenure.", "| 2011 - 2014 | Brannock Mills foreman |"),
+])
+def test_another_share_or_span_is_not_restated(claim: str, window: str) -> None:
+    from rag.alignment import restated_numbers
+
+    assert not {"quarter", "last", "tenur"} & restated_numbers(claim, window)
+
+
+def test_a_table_row_is_read_with_the_header_that_names_its_columns() -> None:
+    from rag.alignment import table_headers, table_rows
+
+    table = ("| Mill | Foreman | Verified Outcome |\n| Brannock | Halloran | Closed in 2014 |\n"
+             "| Marlow | Pell | Rebuilt after the flood |")
+    rows = table_rows(table)
+    headers = table_headers(rows)
+    assert headers[rows[1]] == headers[rows[2]] == rows[0]
+    # A chunk that starts inside a table has a row of data first, not a header.
+    assert table_headers(rows[1:]) == {}

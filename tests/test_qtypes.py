@@ -88,6 +88,7 @@ def test_a_capitalised_first_word_is_not_a_name() -> None:
     assert not has_answer_type("Andrej Karpathy contributed to GPT-4.", "person", "Who hired Karpathy at Tesla?")
     assert not has_answer_type("Andrej Karpathy wrote it.", "person", "Who supervised Karpathy's doctoral work?")
     assert not has_answer_type("Tesla's Autopilot shipped.", "person", "Who took over as Tesla's head of AI?")
+    assert not has_answer_type("He rode with engineers from Tesla.", "person", "Who took over as Tesla's head of AI?")
     # No name is an organisation because of the home corpus: another corpus has its own Tesla.
     assert has_answer_type("The induction motor was invented by Nikola Tesla.", "person",
                            "Who invented the induction motor?")

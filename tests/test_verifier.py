@@ -227,6 +227,10 @@ def test_light_verbs_and_gathering_nouns_are_glue_but_actions_are_not(verifier: 
     assert light("a collection of backgrounds, a stamp collection") == {"collection"}
     assert not light("Arsenal and Chelsea tied in the final") and not light("a handful of companies")
     assert not light("the regulator let the merger proceed", "The regulator blocked the merger.")
+    assert light("Marlow, by contrast, kept its mill; in comparison Brannock sold") == {"contrast", "comparison"}
+    assert not light("the contrast of the photographs")
+    assert light("the demo served as early evidence; the mill acts as a host") == {"served", "acts"}
+    assert not light("the mill served the town")
     assert word_kind("collection", 5.0, light=True) == "common"
     assert word_kind("collection", 5.0) == "specific"  # "a stamp collection" is a thing
     assert word_kind("killing", 5.0) == word_kind("beating", 5.0) == "specific"
@@ -420,6 +424,18 @@ def test_a_table_row_is_evidence_and_a_number_may_be_restated_in_another_form(ve
     assert support.supported, support.reason
     assert not verifier.check(claim.replace("Tesla's Sr. Director of AI", "an OpenAI Research Scientist"),
                               [table]).supported
+
+
+def test_a_table_row_says_what_its_header_names(verifier: Verifier) -> None:
+    """"Key Technical Output" is the row's own label when the header row names the column."""
+    header = "| Period |\nRole |\nKey Technical Output |\n"
+    rows = "| 2011 - 2014 |\nBrannock Mills foreman |\nSteam looms, night shifts |\n| 2015 - 2019 |\nMarlow Works manager |\nDye vats |"
+    claim = "From 2011 to 2014 he was Brannock Mills foreman, and his key technical output there was steam looms and night shifts."
+    support = verifier.check(claim, [header + rows])
+    assert support.supported, support.reason
+    # Without the header (a chunk that starts inside the table) the label is unsaid.
+    assert not verifier.check(claim, [rows]).supported
+    assert not verifier.check(claim.replace("steam looms", "dye vats"), [header + rows]).supported
 
 
 def test_what_the_passage_says_of_one_party_given_to_another_is_not_supported(verifier: Verifier) -> None:
