@@ -53,6 +53,7 @@ import numpy as np
 
 from .lexicon import antonyms, commonness, construes, has_noun_use, is_framing, narrower, related, verb_lemma
 from .parties import (
+    displaced_agent,
     displaced_name,
     speaking_voice,
     substituted_name,
@@ -131,6 +132,8 @@ STRONG_QUALIFIERS = frozenset(
     # Certainty: "definitely comes from" where the passage says "not clear, but perhaps".
     "definitely certainly undoubtedly unquestionably definitively conclusively indisputably surely".split()
 )
+_THAN_ANY = re.compile(r"\bthan\s+any\b", re.IGNORECASE)
+_UNIVERSAL = re.compile(r"\bthan\s+(?:any|all|every)\b|\bof\s+all\b", re.IGNORECASE)
 _SUPERLATIVES = frozenset("best worst largest smallest biggest most least".split())
 _ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5"}
 _YES_NO = re.compile(r"^\s*(is|are|was|were|do|does|did|can|could|has|have|had|will|would|should|may|might)\b", re.I)
@@ -544,7 +547,6 @@ def align(
     total = sum(weight.values()) or 1.0
     licensed = licensed_terms(question)
 
-
     def found(window: str) -> list[str]:
         present = (set(content_terms(window)) | spelled_out(text, window) | compounds(text, window)
                    | restated_numbers(text, window) | set(content_terms(headers.get(window, ""))))
@@ -603,8 +605,13 @@ def align(
     # A qualifier is not restated by a word the window denies: "not clear" is no "definitely".
     window_stems = {stem(w) for w in window_words} - negated_terms(window)
     asked = _asked_qualifiers(question, text, window) if licensed else set()
+    # Nor by a word WordNet relates to it when the window holds its opposite: "the least
+    # common" is no "most common", though "most" also means "near" and the window says "near".
     qualifiers = sorted(q for q in (claim_words & STRONG_QUALIFIERS) - window_words - asked
-                        if not grounded(stem(q), window_stems, narrower_verbs=False))
+                        if antonyms(stem(q)) & window_stems
+                        or not grounded(stem(q), window_stems, narrower_verbs=False))
+    if _THAN_ANY.search(text) and not _UNIVERSAL.search(window):
+        qualifiers.append("than any")  # "better than any journal" for "better than most journals"
     emphasis = unvoiced_emphasis(text, window)
     if emphasis:
         qualifiers.append(emphasis)
@@ -617,5 +624,6 @@ def align(
         qualifiers=qualifiers,
         order=order_reversals(claim, window),
         swapped=(swapped_relation(text, window) or swapped_names(text, window) or substituted_name(text, window)
-                 or substituted_possessor(text, window) or swapped_sides(text, window) or displaced_name(text, window)),
+                 or substituted_possessor(text, window) or swapped_sides(text, window) or displaced_name(text, window)
+                 or displaced_agent(text, window)),
     )

@@ -16,6 +16,8 @@ someone is left to the other checks.
   cameras"; "Software 1.0 relied on neural networks, whereas Software 2.0 ...").
 - :func:`displaced_name`: a name the claim puts where the window's sentence has
   another ("According to Biraben, France lost ..." where Geoffrey Parker says so).
+- :func:`displaced_agent`: the claim names another party as doing what the window
+  says one did ("Seamans campaigned" where "Houbolt campaigned").
 - :func:`unvoiced_emphasis`: "Karpathy himself cautions that ..." where the
   window is someone else speaking about him ("Caveat: Karpathy's optimism ...").
 """
@@ -29,7 +31,7 @@ from .lexicon import commonness, is_framing
 from .text import STOPWORDS, clauses, content_terms, drop_contrast_opener, names, phrases, split_sentences, stem, words
 
 __all__ = [
-    "displaced_name", "substituted_name", "substituted_possessor", "swapped_names", "swapped_sides",
+    "displaced_agent", "displaced_name", "substituted_name", "substituted_possessor", "swapped_names", "swapped_sides",
     "speaking_voice", "unvoiced_emphasis",
 ]
 
@@ -401,5 +403,60 @@ def displaced_name(claim: str, window: str) -> bool:
                 continue
             context = missing[0][2]
             if any(len(context & near) >= 2 and not parts & claim_stems for parts, _, near in theirs):
+                return True
+    return False
+
+
+# A name run and the word right after it: "Houbolt campaigned", "Lyndon B. Johnson sent".
+_AGENT = re.compile(r"\b((?:[A-Z][\w'’.-]*\s+){0,5}[A-Z][\w'’-]*)\s+(?:(?:also|then|later|again|\w+ly)\s+)?([a-z]\w+)\b")
+_CLAUSE_LINKS = (" and", " but", " while", " whereas", " when", " after", " before", " because", " that")
+
+
+def _agents(text: str) -> dict[str, list[set[str]]]:
+    """Per verb stem, the parties written right before it: a name run's stems, or {"<pronoun>"}.
+
+    Only a word that is a verb form ("campaigned", "sent") and not a "to be" or an
+    auxiliary; a passive ("was sent by") is no agent of "sent"."""
+    from .lexicon import verb_lemma
+
+    out: dict[str, list[set[str]]] = {}
+    for m in _AGENT.finditer(text):
+        verb = m.group(2)
+        if verb in STOPWORDS or verb_lemma(verb) is None or text[m.end():m.end() + 3] == " by":
+            continue
+        run = [w for w in words(m.group(1)) if w not in STOPWORDS]
+        before = text[:m.start()].rstrip()
+        # The party opens its clause; "communities in the Peruvian Amazon continue" is not
+        # said of the Amazon.
+        if not run or (before and before[-1] not in ".,;:!?\"“”>—–(" and not before.endswith(_CLAUSE_LINKS)):
+            continue
+        out.setdefault(stem(verb), []).append({stem(w.removesuffix("'s")) for w in run})
+    for m in re.finditer(r"\b(he|she|they|it|we|i|who|which)\s+(?:\w+ly\s+)?([a-z]\w+)\b", text, re.IGNORECASE):
+        out.setdefault(stem(m.group(2).lower()), []).append({"<pronoun>"})
+    return out
+
+
+def displaced_agent(claim: str, window: str) -> bool:
+    """The claim names one party as doing what the window says another did.
+
+    "Robert Seamans campaigned for LOR" where the window says "Houbolt campaigned for
+    the recognition of LOR ... he sent memos to Robert Seamans"; "Johnson sent Kennedy
+    a memo" where "Kennedy sent a memo to Johnson". The same verb, right after a name
+    opening a clause on both sides, and the two names share no word; the window names
+    the claim's party too, in another role. Not when any of the window's uses of the
+    verb has the claim's party, or a pronoun that may stand for it, before it."""
+    claimed = _agents(claim)
+    if not claimed:
+        return False
+    stated = _agents(window)
+    present = {stem(w.removesuffix("'s")) for w in words(window)}
+    for verb, parties in claimed.items():
+        theirs = stated.get(verb)
+        if not theirs:
+            continue
+        for party in parties:
+            if party == {"<pronoun>"} or not party <= present:
+                continue  # a party the window never names is the missing-word check's
+            if all(p != {"<pronoun>"} and not (p & party) for p in theirs):
                 return True
     return False

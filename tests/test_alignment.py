@@ -14,6 +14,7 @@ from rag.alignment import (
 )
 from rag.lexicon import is_framing
 from rag.parties import (
+    displaced_agent,
     displaced_name,
     speaking_voice,
     substituted_name,
@@ -465,3 +466,20 @@ def test_a_table_row_is_read_with_the_header_that_names_its_columns() -> None:
     assert headers[rows[1]] == headers[rows[2]] == rows[0]
     # A chunk that starts inside a table has a row of data first, not a header.
     assert table_headers(rows[1:]) == {}
+
+
+def test_a_party_named_as_doing_what_another_did_is_displaced() -> None:
+    """The same verb right after a name on both sides, and the claim's party is in the window
+    in another role ("memos to Marlow")."""
+    window = ("Throughout 1860, Halloran campaigned for the steam looms. Bypassing the board, he sent a series "
+              "of memos to Mill Director Edwin Marlow.")
+    assert displaced_agent("Mill Director Edwin Marlow campaigned throughout 1860 for the steam looms.", window)
+    assert not displaced_agent("Halloran campaigned throughout 1860 for the steam looms.", window)
+    sent = "On May 2, Pell sent a letter to Foreman Ostrander, asking Ostrander to count the looms."
+    assert displaced_agent("On May 2, Foreman Ostrander sent Pell a letter asking him to count the looms.", sent)
+    # A name inside a phrase is no agent; a party the window never names is left to the
+    # missing-word check; "he" may be anyone.
+    assert not displaced_agent("Weavers in places like the Marlow Valley continue to leave.",
+                               "Weavers continue to leave, while others, like the Pell continue to stay.")
+    assert not displaced_agent("Ostrander found the looms impressive.", "Brannock found the looms impressive.")
+    assert not displaced_agent("Ostrander campaigned for the looms.", "Ostrander spoke. He campaigned for the looms.")

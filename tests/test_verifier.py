@@ -334,6 +334,21 @@ def test_certainty_the_passage_hedges_is_not_supported(verifier: Verifier) -> No
 
 
 @pytest.mark.integration
+def test_a_superlative_the_window_opposes_or_than_any_is_not_restated(verifier: Verifier) -> None:
+    """"the most common" where the passage says "the least common" (WordNet's "most" also
+    means "near", and the passage says "near 100%"); "than any" where it says "than most"."""
+    passage = "Marlow fever is the least common of the three forms, with a mortality rate near 100%."
+    most = verifier.check("Marlow fever is the most common of the three forms, with a mortality rate near 100%.",
+                          [passage])
+    assert not most.supported and most.features.get("qualifier") == 1.0, most.features
+    assert verifier.check("Marlow fever is the least common of the three forms, with a mortality rate near 100%.",
+                          [passage]).supported
+    looms = "Her looms and spindles give more cloth than most mills in the valley."
+    assert not verifier.check("Her looms and spindles give more cloth than any mill in the valley.", [looms]).supported
+    assert verifier.check("Her looms and spindles give more cloth than most mills in the valley.", [looms]).supported
+
+
+@pytest.mark.integration
 def test_a_general_verb_for_the_passages_specific_one_is_supported(verifier: Verifier) -> None:
     """A strong model writes "could produce" where the profile says "could generate"; another
     verb is still a new claim ("could compress")."""
