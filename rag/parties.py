@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from .lexicon import commonness, is_framing
+from .lexicon import commonness, is_framing, verb_lemma
 from .text import STOPWORDS, clauses, content_terms, drop_contrast_opener, names, phrases, split_sentences, stem, words
 
 __all__ = [
@@ -38,6 +38,9 @@ __all__ = [
 # A capitalised word rarer than this in English (Zipf) is a name even where it opens a
 # clause ("Jamukha horrified ..."), where :func:`rag.text.names` takes it for a first word.
 _RARE_ZIPF = 3.5
+
+
+_THIRD_PERSON_REF = frozenset("it its they them their he him his she her".split())
 
 
 def swapped_names(claim: str, window: str) -> bool:
@@ -70,9 +73,6 @@ def swapped_names(claim: str, window: str) -> bool:
         if all(name not in w and (w & claim_names) and not r for w, r in holders):
             return True
     return False
-
-
-_THIRD_PERSON_REF = frozenset("it its they them their he him his she her".split())
 
 
 _PRONOUNS = frozenset("he she it they we i you who".split())
@@ -409,6 +409,7 @@ def displaced_name(claim: str, window: str) -> bool:
 
 # A name run and the word right after it: "Houbolt campaigned", "Lyndon B. Johnson sent".
 _AGENT = re.compile(r"\b((?:[A-Z][\w'’.-]*\s+){0,5}[A-Z][\w'’-]*)\s+(?:(?:also|then|later|again|\w+ly)\s+)?([a-z]\w+)\b")
+_PRONOUN_AGENT = re.compile(r"\b(he|she|they|it|we|i|who|which)\s+(?:\w+ly\s+)?([a-z]\w+)\b", re.IGNORECASE)
 _CLAUSE_LINKS = (" and", " but", " while", " whereas", " when", " after", " before", " because", " that")
 
 
@@ -417,8 +418,6 @@ def _agents(text: str) -> dict[str, list[set[str]]]:
 
     Only a word that is a verb form ("campaigned", "sent") and not a "to be" or an
     auxiliary; a passive ("was sent by") is no agent of "sent"."""
-    from .lexicon import verb_lemma
-
     out: dict[str, list[set[str]]] = {}
     for m in _AGENT.finditer(text):
         verb = m.group(2)
@@ -431,7 +430,7 @@ def _agents(text: str) -> dict[str, list[set[str]]]:
         if not run or (before and before[-1] not in ".,;:!?\"“”>—–(" and not before.endswith(_CLAUSE_LINKS)):
             continue
         out.setdefault(stem(verb), []).append({stem(w.removesuffix("'s")) for w in run})
-    for m in re.finditer(r"\b(he|she|they|it|we|i|who|which)\s+(?:\w+ly\s+)?([a-z]\w+)\b", text, re.IGNORECASE):
+    for m in _PRONOUN_AGENT.finditer(text):
         out.setdefault(stem(m.group(2).lower()), []).append({"<pronoun>"})
     return out
 
