@@ -441,8 +441,8 @@ def displaced_agent(claim: str, window: str) -> bool:
     "Robert Seamans campaigned for LOR" where the window says "Houbolt campaigned for
     the recognition of LOR ... he sent memos to Robert Seamans"; "Johnson sent Kennedy
     a memo" where "Kennedy sent a memo to Johnson". The same verb, right after a name
-    opening a clause on both sides, and the two names share no word; the window names
-    the claim's party too, in another role. Not when any of the window's uses of the
+    opening a clause on both sides, and the two names share no word; the claim's party
+    is a full name, and the window names it too, in another role. Not when any of the window's uses of the
     verb has the claim's party, or a pronoun that may stand for it, before it."""
     claimed = _agents(claim)
     if not claimed:
@@ -454,8 +454,12 @@ def displaced_agent(claim: str, window: str) -> bool:
         if not theirs:
             continue
         for party in parties:
-            if party == {"<pronoun>"} or not party <= present:
-                continue  # a party the window never names is the missing-word check's
+            if len(party) < 2 or not party <= present:
+                # A party the window never names is the missing-word check's. A one-word
+                # party may be an organisation, credited with what its people do ("Tesla
+                # bet the Autopilot program on cameras" where Karpathy did); a full name
+                # is a person, and no person stands for another.
+                continue
             if all(p != {"<pronoun>"} and not (p & party) for p in theirs):
                 return True
     return False

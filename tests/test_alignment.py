@@ -483,3 +483,6 @@ def test_a_party_named_as_doing_what_another_did_is_displaced() -> None:
                                "Weavers continue to leave, while others, like the Pell continue to stay.")
     assert not displaced_agent("Ostrander found the looms impressive.", "Brannock found the looms impressive.")
     assert not displaced_agent("Ostrander campaigned for the looms.", "Ostrander spoke. He campaigned for the looms.")
+    # A one-word party may be an organisation credited with its people's acts.
+    assert not displaced_agent("The profile says that Brannock bet the mill on steam.",
+                               "Halloran ran the looms at Brannock. Halloran bet the mill on steam.")
