@@ -22,6 +22,7 @@ __all__ = [
     "content_terms",
     "numbers",
     "names",
+    "has_finite_verb",
     "has_negation",
     "contrasted_terms",
     "negated_terms",
@@ -161,6 +162,36 @@ def names(text: str) -> set[str]:
                 continue
         found.add(lower)
     return found
+
+
+_SUBJECTS = frozenset("i we he she they you it who which that".split())
+_FINITE = frozenset("is are was were am be been has have had can could will would shall should may might must "
+                    "does do did".split())
+
+
+def has_finite_verb(text: str) -> bool:
+    """The text reads as a clause, not a bare phrase: an auxiliary ("is", "didn't",
+    "it's"), an inflected verb ("lists", "drew", "architected"), or a verb after a subject
+    pronoun ("they use"), or a word more often a verb than not ("programmers write").
+    "University of Toronto", "Tesla's self-driving cars" and
+    "Creating a vector space representation of the road" have none. Generous on purpose:
+    a noun that could be a verb ("lights") counts, so a phrase may pass for a clause,
+    never the reverse."""
+    from .lexicon import is_verb, verb_lemma  # lexicon builds on this module
+
+    previous = ""
+    for token in re.findall(r"[A-Za-z]+(?:['’][A-Za-z]+)?", text):
+        w = token.lower().replace("’", "'")
+        if w in _FINITE or w.endswith(("n't", "'re", "'ve", "'ll", "'d", "'m")) or (
+                w.endswith("'s") and w[:-2] in _SUBJECTS | {"there", "what", "that"}):
+            return True
+        if len(w) >= 4 and w.endswith("ed"):
+            return True
+        lemma = verb_lemma(w)
+        if lemma is not None and not w.endswith("ing") and (lemma != w or previous in _SUBJECTS or is_verb(w)):
+            return True
+        previous = w
+    return False
 
 
 def has_negation(text: str) -> bool:

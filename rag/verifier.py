@@ -57,7 +57,8 @@ from .relations import core
 from .embeddings import Embedder
 from .lexicon import related
 from .text import (
-    NUMBER_RE, STOPWORDS, clauses, content_terms, names, numbers, split_sentences, stem, unpossessed, words,
+    NUMBER_RE, STOPWORDS, clauses, content_terms, has_finite_verb, names, numbers, split_sentences, stem,
+    unpossessed, words,
 )
 
 __all__ = [
@@ -448,7 +449,14 @@ class Verifier:
 
     def align(self, claim: str, passages: Sequence[str], question: str = "", titles: Sequence[str] = ()) -> Alignment:
         """How ``claim`` lines up with the best window of each passage (:func:`rag.alignment.align`)."""
-        evidence = [self._windows(p, 3, tables=True) for p in passages]
+        size = 3
+        if question and not has_finite_verb(claim):
+            # "University of Toronto", "Tesla's self-driving cars": a phrase says only that it
+            # answers the question, so it is read as the question's statement of it, and the
+            # sentence that holds it must hold what the question asks too ("not very
+            # entrepreneurial"): nothing is taken from the question on trust.
+            claim, question, size = f"{claim}: {question.rstrip('?').strip()}", "", 1
+        evidence = [self._windows(p, size, tables=True) for p in passages]
         headers = {row: header for p in passages for row, header in table_headers(table_rows(p)).items()}
         return align(claim, evidence, self.embedder.embed_query(claim), self.idf, question, self.params.common_zipf,
                      titles, headers)

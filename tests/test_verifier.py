@@ -8,6 +8,7 @@ import pytest
 from rag.config import load_settings
 from rag.embeddings import FakeEmbedder, get_embedder
 from rag.verifier import Verifier, missing_names, negation_conflict
+from rag.text import has_finite_verb
 
 TESLA = (
     "Elon Musk recruited Karpathy in 2017 to lead computer vision at Tesla. This role marked a pivotal shift in the "
@@ -623,3 +624,18 @@ def test_wont_claims_the_future(verifier: Verifier) -> None:
     title = ["Ostrander on the Loom Trade"]
     assert not verifier.check("Even in the future, the looms won't be good enough to weave a good carpet.",
                               [passage], title).supported
+
+
+def test_a_bare_phrase_answers_only_what_the_passage_says_of_it(verifier: Verifier) -> None:
+    """A phrase without a verb claims that it answers the question: the passage must say what the
+    question asks of it, not merely mention it ("Halloran College" was where he studied, not the
+    place he found unenterprising)."""
+    passage = ["Pell studied weaving at Halloran College. Later, at the Marlow Guild, he found the culture "
+               "too cautious and not very enterprising."]
+    asked = "Which institution did Pell find not very enterprising?"
+    assert not verifier.check("Halloran College", passage, question=asked).supported
+    assert verifier.check("The Marlow Guild", passage, question=asked).supported
+    # A sentence still takes the question's premise on trust, as before.
+    assert verifier.check("He found the Marlow Guild too cautious.", passage, question=asked).supported
+    assert has_finite_verb("They use cameras.") and has_finite_verb("The table lists 758 complaints.")
+    assert not has_finite_verb("Tesla's self-driving cars") and not has_finite_verb("Building the vision team")
