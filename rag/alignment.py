@@ -426,6 +426,9 @@ _FRACTIONS = {"half": {"50"}, "quarter": {"25"}, "third": {"33", "33.3"}, "third
 _DURATION_WORDS = frozenset("last lasts lasted lasting tenure stint span spans spanned duration".split())
 _DURATION = re.compile(r"\b(\d+)[\s-]+(?:second|minute|hour|day|week|month|year|decade)s?\b", re.IGNORECASE)
 _YEAR_SPAN = re.compile(r"\b((?:19|20)\d\d)\s*(?:-|–|—|to|until)\s*((?:19|20)\d\d)\b")
+# A repeat stated as such: "again" or "once more" is a second time.
+_AGAIN = re.compile(r"\b(?:again|once\s+more|a\s+second\s+time)\b", re.IGNORECASE)
+_REPEATED = frozenset({"twice", "second"})
 _PERCENTAGE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|per\s?cent\b)", re.IGNORECASE)
 
 
@@ -446,6 +449,9 @@ def restated_numbers(claim: str, window: str) -> set[str]:
         y for m in _YEAR_SPAN.finditer(window) if {m.group(1), m.group(2)} <= claimed for y in m.groups()}
     if spans & claimed:
         out.update(stem(w) for w in words(claim) if w in _DURATION_WORDS)
+    # "He has left twice", "he departed a second time" where the window says he "left again".
+    if _AGAIN.search(window):
+        out.update(stem(w) for w in words(claim) if w in _REPEATED)
     return out
 
 
@@ -605,6 +611,8 @@ def align(
     # A qualifier is not restated by a word the window denies: "not clear" is no "definitely".
     window_stems = {stem(w) for w in window_words} - negated_terms(window)
     asked = _asked_qualifiers(question, text, window) if licensed else set()
+    if _AGAIN.search(window):
+        asked.add("second")  # "departed a second time" / "that second exit" for "departed again"
     # Nor by a word WordNet relates to it when the window holds its opposite: "the least
     # common" is no "most common", though "most" also means "near" and the window says "near".
     qualifiers = sorted(q for q in (claim_words & STRONG_QUALIFIERS) - window_words - asked

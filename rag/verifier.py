@@ -69,6 +69,8 @@ __all__ = [
     "grounded",
     "licensed_terms",
     "missing_names",
+    "name_runs",
+    "scattered_names",
     "negation_conflict",
     "strip_citations",
 ]
@@ -200,6 +202,72 @@ def missing_names(claim: str, evidence_text: str) -> list[str]:
             continue
         missing.append(name)
     return missing
+
+
+# Words a name of several words may hold between its capitalised parts.
+_NAME_LINKS = frozenset({"of", "the", "de", "del", "da", "von", "van", "der", "la", "le"})
+
+
+def name_runs(text: str) -> list[list[str]]:
+    """Names of two or more capitalised words, as their parts' stems: "the Stanford Vision
+    Lab" -> [["stanford", "vision", "lab"]]. A possessive ends a run ("Tesla's Autopilot"
+    is two names)."""
+    known = names(text)
+    runs: list[list[str]] = []
+    current: list[str] = []
+    pending: list[str] = []  # linking words seen since the last part
+    for m in re.finditer(r"[A-Za-z0-9\u00C0-\u024F]+(?:[-'’][A-Za-z0-9]+)*|[^\sA-Za-z0-9]", text):
+        token = m.group(0)
+        low = token.lower().replace("’", "'")
+        bare = re.sub(r"'s$", "", low)
+        if token[:1].isupper() and bare in known:
+            current += [stem(p) for p in re.split(r"[-']", bare) if p]
+            pending = []
+            if bare != low:  # "Tesla's": the run ends here
+                runs.append(current)
+                current = []
+            continue
+        if current and low in _NAME_LINKS and not pending:
+            pending.append(low)
+            continue
+        runs.append(current)
+        current, pending = [], []
+    runs.append(current)
+    return [r for r in runs if len(r) >= 2]
+
+
+def _run_stated(run: list[str], tokens: list[str], slack: int = 2) -> bool:
+    """The parts of ``run`` appear in order in ``tokens`` within a stretch of at most
+    ``slack`` extra words ("President Kennedy" in "President John F. Kennedy")."""
+    for i, t in enumerate(tokens):
+        if t != run[0]:
+            continue
+        j, k = i + 1, 1
+        while k < len(run) and j < len(tokens) and j - i < len(run) + slack:
+            if tokens[j] == run[k]:
+                k += 1
+            j += 1
+        if k == len(run):
+            return True
+    return False
+
+
+def scattered_names(claim: str, evidence_text: str, question: str = "") -> list[str]:
+    """Names of several words whose parts the evidence has, but never together: "the
+    Stanford Vision Lab" where the passages speak of Stanford, of computer vision and of
+    Eureka Labs. One name is no three facts. Not a name the question uses itself."""
+    # Sentence and cell ends stay as tokens: a name does not run across them (an initial's
+    # full stop is no end: "John F. Kennedy").
+    evidence_text = re.sub(r"\b([A-Z])\.", r"\1", evidence_text)
+    tokens = [stem(p) for w in re.findall(r"[\w'’-]+|[.!?;:|()]", evidence_text.lower().replace("’", "'"))
+              for p in re.split(r"[-']", re.sub(r"'s$", "", w)) if p]
+    asked = [stem(p) for w in re.findall(r"[\w'’-]+", question.lower().replace("’", "'"))
+             for p in re.split(r"[-']", re.sub(r"'s$", "", w)) if p]
+    out = []
+    for run in name_runs(claim):
+        if not _run_stated(run, tokens) and not _run_stated(run, asked, 0):
+            out.append(" ".join(run))
+    return out
 
 
 _MONTHS = frozenset("january february march april may june july august september october november december "
@@ -498,6 +566,9 @@ class Verifier:
         vetoed = [n for n in missing if n not in asked]
         if vetoed:
             return Support(0.0, False, f"the name {vetoed[0]!r} is not in the cited passages", "")
+        scattered = scattered_names(claim, with_titles, question)
+        if scattered:
+            return Support(0.0, False, f"the cited passages never name {scattered[0]!r} as one name", "")
 
         if _verbatim(claim, joined):
             # The passage says it word for word: supported by construction (a quote).

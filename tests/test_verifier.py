@@ -639,3 +639,25 @@ def test_a_bare_phrase_answers_only_what_the_passage_says_of_it(verifier: Verifi
     assert verifier.check("He found the Marlow Guild too cautious.", passage, question=asked).supported
     assert has_finite_verb("They use cameras.") and has_finite_verb("The table lists 758 complaints.")
     assert not has_finite_verb("Tesla's self-driving cars") and not has_finite_verb("Building the vision team")
+
+
+def test_again_is_a_second_time(verifier: Verifier) -> None:
+    """"Twice" and "a second time" restate a window that says it happened again, and only then."""
+    passage = ["Pell left the Marlow Guild to join Halloran. He returned to the guild in 2015. He departed again "
+               "in 2019 to open a weaving school."]
+    assert verifier.check("Pell has left the Marlow Guild twice.", passage).supported
+    assert verifier.check("He left the guild a second time in 2019 to open a weaving school.", passage).supported
+    once = ["Pell left the Marlow Guild to join Halloran. He returned to the guild in 2015."]
+    assert not verifier.check("Pell has left the Marlow Guild twice.", once).supported
+
+
+def test_a_name_of_several_words_must_be_named_as_one(verifier: Verifier) -> None:
+    """"The Marlow Weaving Guild" is one name; a passage that mentions Marlow, weaving and a guild
+    apart does not name it. A middle name or an initial between its parts still names it."""
+    passage = ["Pell trained in Marlow under Ada Ostrander. He later founded a weaving school, and in 2019 he "
+               "joined the Halloran Guild."]
+    invented = verifier.check("Pell trained at the Marlow Weaving Guild under Ada Ostrander.", passage)
+    assert not invented.supported and "Marlow Weaving Guild".lower().split()[0] in invented.reason.lower()
+    assert verifier.check("Pell trained in Marlow under Ada Ostrander.", passage).supported
+    kennedy = ["The broadcast was delayed by news coverage of the death of US President John F. Kennedy."]
+    assert verifier.check("News coverage of President Kennedy's death delayed the broadcast.", kennedy).supported
