@@ -16,6 +16,7 @@ from typing import Any
 
 from rag.answer import Answerer
 from rag.config import Settings
+from rag.policy import passages_for
 
 from .bench_retrieval import KS, prepare_squad, run_retrieval_bench
 from .metrics import best_over, contains_answer, exact_match, token_f1
@@ -78,7 +79,7 @@ def run_squad_eval(
         "contains_answer": round(sum(r["contains_answer"] for r in records) / n, 4),
         "refused": round(sum(r["refused"] for r in records) / n, 4),
         **{f"hit@{k}": round(sum(1 for r in records if r["gold_rank"] and r["gold_rank"] <= k) / n, 4)
-           for k in KS if k <= bench_settings.top_k},
+           for k in KS if k <= passages_for(bench_settings)},
         "seconds_p50": round(statistics.median(r["seconds"] for r in records if r["seconds"]), 3) if records else None,
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.answerability import FEATURES, PARAMS_FILE
+from rag.answerability import FEATURES, PARAMS_FILE, assessed_passages
 from rag.config import PROJECT_ROOT, Settings, load_settings
 
 from .squad import (
@@ -137,6 +137,9 @@ def fit(rows: list[dict[str, Any]], l2: float = 1.0) -> dict[str, Any]:
             "trained_on": "SQuAD 2.0 half, articles 0-7; SQuAD 1.1 paragraph-removed, first 8 of 16 articles",
             "questions": len(train),
             "script": "python -m evals.train_answerability",
+            # The retrieval depth the signals were read at: production reads the same
+            # depth whatever top_k gives the model (rag.answerability.assessed_passages).
+            "passages": assessed_passages(),
             # Early refusal, before any model, only where evidence is clearly absent:
             # bars that refuse ~0.2 % of the answerable training questions each.
             # (At 1 % they refused 4.5 % of the Karpathy set's answerable questions,

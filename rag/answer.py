@@ -23,10 +23,11 @@ from .embeddings import Embedder, get_embedder
 from .errors import BackendError, RagError
 from .extract import Extract, Relevance, display_text, locate
 from .llm import LLM, get_llm
-from .policy import NOT_ANSWERED, AnswerPolicy, SentenceCheck, Strategy, strategy_for
+from .policy import NOT_ANSWERED, AnswerPolicy, SentenceCheck, Strategy, passages_for, strategy_for
+from .answerability import assessed_passages
 from .prompts import build_prompt
 from .reader import Reader, get_reader
-from .retrieval import Candidate, Retrieval, Retriever
+from .retrieval import Candidate, Retrieval, Retriever, first_passages
 from .rewrite import accept_condensed, condense_prompt, standalone_question
 from .store import ChunkStore, open_store
 from .verifier import Verifier
@@ -316,7 +317,7 @@ class Answerer:
         started = time.perf_counter()
         text, warnings = clean_question(question, s.max_question_chars)
         standalone = self._standalone(text, history)
-        retrieval = self.retriever.retrieve(standalone, k=max(1, int(top_k)) if top_k else None)
+        retrieval = self.retriever.retrieve(standalone, k=max(1, int(top_k)) if top_k else passages_for(s))
         timings = {"retrieval": sum(retrieval.timings.values())}
         yield AnswerEvent("retrieval", retrieval=retrieval)
 
@@ -327,6 +328,8 @@ class Answerer:
             return AnswerEvent("final", answer=answer)
 
         base = {"question": text, "standalone_question": standalone, "retrieval": retrieval}
+        # Early refusal asks whether the evidence is absent from every passage the model will
+        # read; the learned answerability model (the quote's fallback) reads its trained depth.
         weak = AnswerPolicy.early_refusal(s, retrieval)
         if weak:
             yield finish(self._refusal(base, retrieval.passages, weak))
@@ -361,7 +364,7 @@ class Answerer:
         For calibration and evaluation (``rag calibrate``, ``evals.train_answerability``).
         """
         text, _ = clean_question(question, self.settings.max_question_chars)
-        retrieval = self.retriever.retrieve(text)
+        retrieval = self.retriever.retrieve(text, k=assessed_passages())
         early = AnswerPolicy.early_refusal(self.settings, retrieval)
         policy = self._policy(text, retrieval.passages, retrieval)
         candidates, signals, probability = policy.assess(retrieval)
@@ -372,8 +375,15 @@ class Answerer:
                 "passage_texts": [p.chunk.text for p in retrieval.passages]}
 
     # --- strategies ------------------------------------------------------------------
+    def _assessed(self, retrieval: Retrieval) -> Retrieval:
+        """The retrieval as answerability reads it: its first passages, to the depth the
+        answerability model was trained at, however many the model is given."""
+        return first_passages(retrieval, assessed_passages(), self.retriever.lexical)
+
     def _policy(self, question: str, passages: list[Candidate], retrieval: Retrieval | None = None) -> AnswerPolicy:
         qvec = retrieval.vector if retrieval is not None and retrieval.query == question else None
+        if retrieval is not None:
+            retrieval = self._assessed(retrieval)
         return AnswerPolicy(
             self.settings, self.verifier, question,
             [display_text(p.chunk.text, keep_lines=True) for p in passages], [p.chunk.title for p in passages],
@@ -455,7 +465,7 @@ class Answerer:
     def _extractive(self, base: dict[str, Any], policy: AnswerPolicy, passages: list[Candidate],
                     checks: list[SentenceCheck], draft: str = "", removed_citations: int = 0) -> Answer:
         """The quote that answers the question, with its short answer; else the refusal."""
-        candidates, signals, probability = policy.assess(base["retrieval"])
+        candidates, signals, probability = policy.assess(policy.retrieval or base["retrieval"])
         verdicts = self._verdicts(checks)
         common = {"draft": draft, "removed_citations": removed_citations,
                   "answerability": {"probability": probability, "signals": signals}}

@@ -41,7 +41,7 @@ from .qtypes import has_answer_type
 from .retrieval import Retrieval
 from .text import content_terms
 
-__all__ = ["FEATURES", "AnswerabilityModel", "answerability_signals", "default_model"]
+__all__ = ["FEATURES", "AnswerabilityModel", "answerability_signals", "assessed_passages", "default_model"]
 
 PARAMS_FILE = Path(__file__).with_name("params") / "answerability.json"
 
@@ -115,6 +115,19 @@ class AnswerabilityModel:
             return 0.5
         i = min(max(int(round(max_wrong_refusals * 100)), 0), len(self.quantiles) - 1)
         return self.quantiles[i]
+
+
+# The retrieval depth the answerability model reads when its file does not say (files
+# trained before the depth was recorded were trained at 5).
+_TRAINED_DEPTH = 5
+
+
+def assessed_passages() -> int:
+    """How many of the top passages answerability reads: the depth its model was trained at,
+    whatever ``top_k`` gives the model (more passages would raise coverage and the best quote's
+    score, and with them the answerability of questions the corpus does not answer)."""
+    model = default_model()
+    return int(model.meta.get("passages", _TRAINED_DEPTH)) if model is not None else _TRAINED_DEPTH
 
 
 @lru_cache(maxsize=1)

@@ -128,7 +128,12 @@ class Settings(BaseSettings):
     )
 
     # --- retrieval -------------------------------------------------------------
-    top_k: int = Field(default=5, ge=1, le=50, description="Passages given to the LLM and shown as sources.")
+    top_k: int | None = Field(
+        default=None, ge=1, le=50,
+        description="Passages given to the LLM and shown as sources. Unset: 8 when a model drafts the answer "
+        "(a capable model reads a compound question's second passage), 5 for the embedded model's quotes. "
+        "The answerability model (the quote fallback's refusal) reads the first 5 either way: its trained depth.",
+    )
     candidates: int = Field(
         default=40, ge=1, description="Candidates taken from each of dense and BM25 search before fusion."
     )

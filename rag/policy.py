@@ -5,7 +5,9 @@ it uses:
 
 1. **Strategy.** A capable model writes the answer (``generative``); the
    bundled tiny model only picks and copies (``extractive``): its sentences
-   are not shown at all, so it cannot put an invented fact on screen.
+   are not shown at all, so it cannot put an invented fact on screen. A model
+   that drafts reads 8 passages unless ``top_k`` says otherwise, the quotes 5;
+   the answerability model reads the first 5 either way (:func:`passages_for`).
 2. **Early refusal**, before any model runs, only when the evidence is
    clearly absent (nothing indexed, nothing close, most key terms missing).
 3. **Each generated sentence** is shown once it is checked: its citations must
@@ -30,7 +32,7 @@ from typing import Literal
 
 from .citations import is_refusal
 from .config import Settings
-from .answerability import answerability_signals, default_model
+from .answerability import answerability_signals, assessed_passages, default_model
 from .extract import Extract, Relevance, best_extracts
 from .qtypes import answer_type, exact_slot, fills_slot
 from .reader import Reader
@@ -38,8 +40,8 @@ from .retrieval import Retrieval
 from .text import content_terms, normalise_for_match, split_sentences
 from .verifier import Support, Verifier
 
-__all__ = ["NOT_ANSWERED", "AnswerPolicy", "SentenceCheck", "Strategy", "operating_threshold", "strategy_for",
-           "unfilled_slot"]
+__all__ = ["NOT_ANSWERED", "AnswerPolicy", "SentenceCheck", "Strategy", "operating_threshold", "passages_for",
+           "strategy_for", "unfilled_slot"]
 
 Strategy = Literal["generative", "extractive"]
 
@@ -88,6 +90,20 @@ def strategy_for(settings: Settings) -> Strategy:
         return settings.answer_style
     tiny = settings.llm == "llamacpp" and settings.llm_model is None
     return "extractive" if tiny else "generative"
+
+
+# Passages a drafting model reads when ``top_k`` is unset. A capable model answers a
+# compound question from its second passage, which often ranks sixth to eighth (replay
+# dev set: correct answers shown 85 % at 5, 89 % at 8; BENCHMARKS.md, session 39).
+DRAFTED_TOP_K = 8
+
+
+def passages_for(settings: Settings) -> int:
+    """How many passages the model is given: ``top_k`` when set; else 8 for a model that
+    drafts, and for the embedded model's quotes the depth answerability reads (5)."""
+    if settings.top_k:
+        return settings.top_k
+    return DRAFTED_TOP_K if strategy_for(settings) == "generative" else assessed_passages()
 
 
 @dataclass
@@ -216,8 +232,10 @@ class AnswerPolicy:
         """
         if self._assessment is not None and retrieval is self.retrieval:
             return self._assessment  # the first-claim check already asked
-        candidates = best_extracts(self.question, self.passages, self.verifier.windows, self.relevance,
-                                   threshold=-1.0, rows=self.verifier.rows)
+        # ``retrieval`` is cut to the depth answerability reads (:func:`passages_for`), and
+        # the quote comes from the same passages: the quote's scores are signals too.
+        candidates = best_extracts(self.question, self.passages[:len(retrieval.passages)], self.verifier.windows,
+                                   self.relevance, threshold=-1.0, rows=self.verifier.rows)
         signals = answerability_signals(retrieval, candidates[0] if candidates else None, self.relevance,
                                         self.doc_freq)
         model = default_model()

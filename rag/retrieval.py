@@ -7,7 +7,7 @@ one, so the UI's inspector and the evals can show why a passage came first.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -18,7 +18,9 @@ from .lexical import LexicalIndex, index_text, lexical_index
 from .store import ChunkStore
 from .text import content_terms
 
-__all__ = ["Candidate", "Retrieval", "Retriever", "fuse"]
+__all__ = ["DEFAULT_TOP_K", "Candidate", "Retrieval", "Retriever", "first_passages", "fuse"]
+
+DEFAULT_TOP_K = 5  # passages per query when neither the caller nor the settings say
 
 
 @dataclass
@@ -169,7 +171,7 @@ class Retriever:
 
     def retrieve(self, query: str, k: int | None = None, vector: np.ndarray | None = None) -> Retrieval:
         """The top ``k`` passages for ``query`` (``vector``: its embedding, if already computed)."""
-        k = k or self.settings.top_k
+        k = k or self.settings.top_k or DEFAULT_TOP_K
         pool = max(self.settings.candidates, k)
         timings: dict[str, float] = {}
 
@@ -219,6 +221,14 @@ class Retriever:
             query_coverage=query_coverage(query, passages, lexical),
             vector=vector,
         )
+
+
+def first_passages(retrieval: Retrieval, k: int, lexical: LexicalIndex) -> Retrieval:
+    """The same retrieval cut to its first ``k`` passages (their query coverage recomputed)."""
+    if len(retrieval.passages) <= k:
+        return retrieval
+    head = retrieval.passages[:k]
+    return replace(retrieval, passages=head, query_coverage=query_coverage(retrieval.query, head, lexical))
 
 
 def query_coverage(query: str, passages: list[Candidate], lexical: LexicalIndex) -> float:

@@ -220,3 +220,30 @@ def test_a_model_that_declines_gets_a_refusal_not_a_quote(indexed: Settings) -> 
     assert ans.refused and ans.text == REFUSAL and ans.mode == "refusal"
     assert ans.refusal_reason == "the model found no answer in the passages"
     assert ans.passages  # the closest passages come with it
+
+
+def test_a_drafting_model_reads_eight_passages_and_refusal_reads_its_trained_depth(
+        indexed: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unset, ``top_k`` is 8 for a model that drafts and 5 for the embedded model's quotes;
+    answerability (and the quote it scores) reads the depth it was trained at, whatever the
+    model is given: more passages would raise its signals for questions nobody answers."""
+    import rag.answer
+    from rag.policy import passages_for
+
+    unset = indexed.model_copy(update={"top_k": None})
+    assert passages_for(unset) == 8
+    assert passages_for(unset.model_copy(update={"llm": "llamacpp", "llm_model": None})) == 5
+    assert passages_for(unset.model_copy(update={"top_k": 3})) == 3
+    invented = ["He worked with Geoffrey Hinton in Toronto in 1980 [1]."]  # unsupported: the quote follows
+
+    def signals(depth: int, top_k: int | None) -> tuple[dict, object]:
+        monkeypatch.setattr(rag.answer, "assessed_passages", lambda: depth)
+        ans = answerer(indexed.model_copy(update={"top_k": top_k}), invented).ask(QUESTION)
+        assert ans.mode == "quote" and len(ans.passages) == (top_k or 8)
+        assert all(c.n <= depth for c in ans.citations)  # the quote is from the passages assessed
+        return ans.answerability["signals"], ans
+
+    eight, _ = signals(2, None)
+    two, _ = signals(2, 2)
+    assert eight == two
+    assert signals(8, None)[0] != two  # the depth matters: the comparison above can fail
