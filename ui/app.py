@@ -32,7 +32,6 @@ from rag.config import Settings
 from rag.conversations import ConversationStore, conversation_markdown, turn_markdown
 from rag.errors import RagError
 from rag.pipelines import DEFAULT_PIPELINE, Pipelines
-from rag.policy import passages_for
 
 from .render import (
     PENDING,
@@ -149,7 +148,9 @@ class ChatApp:
         history.append({"role": "user", "content": question.strip()})
         history.append({"role": "assistant", "content": PENDING[0]})
         yield list(history), gr.skip(), gr.skip(), turns, ""
-        k = int(top_k or passages_for(self.answerer(pipeline).settings))
+        # Unset, the pipeline picks its own depth (rag.policy.passages_for); building the
+        # pipeline here, outside the try below, would turn a missing index into a crash.
+        k = int(top_k) if top_k else None
         t = float(self.settings.temperature if temperature is None else temperature)
         previous = [turn["question"] for turn in turns]
         answer: Answer | None = None
