@@ -165,8 +165,6 @@ def names(text: str) -> set[str]:
 
 
 _SUBJECTS = frozenset("i we he she they you it who which that".split())
-_FINITE = frozenset("is are was were am be been has have had can could will would shall should may might must "
-                    "does do did".split())
 
 
 def has_finite_verb(text: str) -> bool:
@@ -216,6 +214,9 @@ _NEG_RAISING = frozenset(stem(w) for w in "think believe suppose expect feel gue
 # A clause's verb after its subject: "(I don't think) the architecture *is* holding us back".
 _AUXILIARIES = frozenset("is are was were has have had can could will would should may might must does do did "
                          "isn't aren't wasn't weren't hasn't haven't doesn't don't didn't won't can't".split())
+# Auxiliaries and copulas mark a clause; "am", "be", "been" and "shall" do too, though
+# they never open a negation's scope.
+_FINITE = _AUXILIARIES | frozenset("am be been shall".split())
 _CLAUSE_PRONOUNS = frozenset("it that there he she what they we you".split())
 # Raising verbs that take a clause with a subject of its own ("want" takes an object:
 # "I don't want the future where people are left aside" denies that future).

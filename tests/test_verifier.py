@@ -639,6 +639,9 @@ def test_a_bare_phrase_answers_only_what_the_passage_says_of_it(verifier: Verifi
     assert verifier.check("He found the Marlow Guild too cautious.", passage, question=asked).supported
     assert has_finite_verb("They use cameras.") and has_finite_verb("The table lists 758 complaints.")
     assert not has_finite_verb("Tesla's self-driving cars") and not has_finite_verb("Building the vision team")
+    # Copulas and auxiliaries mark a clause whatever the subject.
+    assert has_finite_verb("I am the lead.") and has_finite_verb("Pell shall chair it") and has_finite_verb("Marlow isn't ready")
+    assert not has_finite_verb("The guild under Pell")
 
 
 def test_again_is_a_second_time(verifier: Verifier) -> None:
