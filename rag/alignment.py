@@ -66,6 +66,7 @@ from .relations import CLAIM_TOKEN, SUBJECTS, core, order_reversals, swapped_rel
 from .text import (
     NUMBER_RE,
     STOPWORDS,
+    clauses,
     content_terms,
     contrasted_terms,
     names,
@@ -371,6 +372,10 @@ def negation_conflict(claim: str, window: str) -> bool:
     """
     text = core(claim)
     neg_claim, neg_window = negated_terms(text), negated_terms(window)
+    # "No, it was not the most watched; it was the third-most watched": a term one
+    # clause denies and another asserts is not denied outright.
+    parts = clauses(text)
+    outright = neg_claim - {t for part in parts if len(parts) > 1 for t in set(content_terms(part)) - negated_terms(part)}
     # What a "rather than" sets aside is not asserted: "instead of writing explicit C++"
     # agrees with "no longer write explicit C++" (the pair denies only its first word).
     claim_terms = set(content_terms(text)) - contrasted_terms(text)
@@ -386,7 +391,7 @@ def negation_conflict(claim: str, window: str) -> bool:
         holding = [(len(terms & claim_terms), t in neg) for terms, neg in sentences if t in terms or t in neg]
         if not holding or max(holding)[1]:
             denied.add(t)
-    return len((neg_claim & window_terms) - neg_window) > agree or len(denied) > agree
+    return len((outright & window_terms) - neg_window) > agree or len(denied) > agree
 
 
 def _asked_qualifiers(question: str, claim: str, window: str) -> set[str]:

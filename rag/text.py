@@ -233,6 +233,26 @@ def _is_word(word: str) -> bool:
     return commonness(word) >= 2.5
 
 
+# What a negative adjective's complement opens with: "inconsistent *with*", "unable *to*".
+_COMPLEMENTS = frozenset("with to of for about".split())
+
+
+def _denied_by_adjective(word: str, following: str) -> str | None:
+    """The word a prefixed opposite denies, before its complement: "inconsistent with"
+    denies "consistent", "unaware of" "aware". The prefix must negate (WordNet gives
+    the bare word as its antonym), so "intended to" and "increase to" deny nothing;
+    so does an adverb ("saturating them unconsciously with electricity")."""
+    from .lexicon import antonyms  # lexicon builds on this module
+
+    if following not in _COMPLEMENTS or len(word) < 6 or word.endswith("ly"):
+        return None
+    prefix = 3 if word.startswith(("dis", "non")) else 2 if word.startswith(("un", "in", "im", "ir", "il")) else 0
+    return word[prefix:] if prefix and stem(word[prefix:]) in antonyms(stem(word)) else None
+
+
+# Denials that follow what they deny, after a copula: "reliable statistics are lacking".
+_POSTPOSED_DENIALS = frozenset("lacking missing absent unavailable".split())
+_COPULAS = frozenset("is are was were be been remain remains remained".split())
 # Words that deny what follows them as "no" does: "in the absence of census figures" is
 # "without census figures"; "the lack of reliable statistics" is "no reliable statistics".
 _DENYING_WORDS = frozenset("lack lacks lacked lacking absence absent".split())
@@ -269,9 +289,29 @@ def negated_terms(text: str) -> set[str]:
     previous = ""
     governed: list[str] = []  # the content words the current negation has taken so far
     subject: list[str] | None = None  # the clause after "don't think", until its verb
-    for token in _SCOPE_TOKEN.findall(text):
-        low = token.lower().replace("’", "'")
+    compared = False  # an "as" inside the scope: "not as good *as* the brain"
+    purpose = False  # a denied "enough", until its "to"
+    tokens = [t.lower().replace("’", "'") for t in _SCOPE_TOKEN.findall(text)]
+    said: list[str] = []  # the clause's content words so far, for a denial after them
+    for i, low in enumerate(tokens):
         pair, previous = (previous, low), low
+        if not low[0].isalnum() or low in _SCOPE_ENDS:
+            said, purpose = [], False
+        elif low in _POSTPOSED_DENIALS and pair[0] in _COPULAS:
+            # "Reliable statistics are lacking" is "there are no reliable statistics".
+            out.update(said[-_SCOPE:])
+        elif low not in STOPWORDS:
+            said.append(stem(low.removesuffix("'s")))
+        if budget and low == "enough":
+            # "isn't enough training data to train it from scratch" denies the sufficiency
+            # and the purpose, not the data: the words up to "to" are asserted.
+            out.add("enough")
+            budget, purpose = 0, True
+            continue
+        if low == "to" and (purpose or i >= 2 and tokens[i - 2] == "too"):
+            # ... and "too low to train it from scratch" denies the purpose as well.
+            budget, governed, compared, purpose = _SCOPE, [], False, False
+            continue
         if subject is not None:
             # "I don't think that the network architecture is holding us back": the
             # negation denies what the clause says of its subject, not the subject.
@@ -295,13 +335,25 @@ def negated_terms(text: str) -> set[str]:
             budget = 0
         elif pair in _NEGATING_PAIRS:
             budget = 1  # "strengthen rather than weaken competitive position" denies "weaken" only
+        elif budget and governed and (low == "than" or low == "as" and compared):
+            # "don't work as good as the human brain", "isn't bigger than GPT-4": the
+            # negation denies the comparison, not what it is compared with.
+            budget = 0
         elif low == "being" and pair[0] in _CEASING:
             budget, governed = _SCOPE, []  # "stopped being the bottleneck": no longer the bottleneck
         elif low in _NEGATIONS or low.endswith("n't") or low in _DENYING_WORDS:
             budget = _SCOPE
-            governed = []
+            governed, compared = [], False
+        elif (base := _denied_by_adjective(low, tokens[i + 1] if i + 1 < len(tokens) else "")) is not None:
+            # "inconsistent with the modern plague" is "doesn't match the modern plague";
+            # "unable to launch it" is "can't launch it".
+            out.add(stem(base))
+            budget = _SCOPE
+            governed, compared = [], False
         elif low.startswith("un") and len(low) > 6 and _is_word(low[2:]):
             out.add(stem(low[2:]))  # "unfulfilled" denies "fulfilled"; "understand" denies nothing
+        elif low == "as" and budget:
+            compared = True
         elif budget and low not in STOPWORDS:
             governed.append(stem(low.removesuffix("'s")))
             out.add(governed[-1])

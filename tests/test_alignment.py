@@ -342,6 +342,40 @@ def test_dont_think_denies_the_predicate_not_the_subject() -> None:
     # "stopped being" denies as "no longer" does, up to the next clause ("once …").
     assert negated_terms("The loom stopped being the bottleneck once Ostrander arrived.") == {"bottleneck"}
 
+
+def test_denials_without_not_and_what_a_negation_leaves_asserted() -> None:
+    """Negative adjectives, postposed denials, "too ... to" and "not enough ... to" deny
+    as "not" does; a comparison's object and the words before "to" stay asserted; and a
+    term one clause of the claim denies while another asserts it is not denied outright."""
+    from rag.text import negated_terms
+
+    window = "Pell noted that the reported yields were inconsistent with the modern Marlow loom."
+    assert {"modern", "marlow", "loom"} <= negated_terms(window)
+    assert not negation_conflict("Pell noted that the reported yields didn't match the modern Marlow loom.", window)
+    assert negation_conflict("Pell noted that the reported yields matched the modern Marlow loom.", window)
+    # A prefix that does not negate opens nothing: "intended to", "increase to".
+    assert negated_terms("The guild intended to launch the loom.") == set()
+    assert negated_terms("Output will increase to 50 bolts.") == set()
+    # An adverb before "with" is not a denied adjective's complement.
+    assert negated_terms("saturating them unconsciously with electricity") == {"conscious"}
+    # "are lacking" denies what comes before it, as "the lack of" denies what follows.
+    assert negated_terms("Reliable ledgers are lacking for that decade.") >= {"reliabl", "ledger"}
+    # "not enough X to Y" and "too low to Y" both deny Y, not X.
+    window = "The volume of weaving data is too low to train the loom from scratch."
+    assert negated_terms(window) == {"train", "loom", "scratch"}
+    claim = "There isn't enough weaving data to train the loom from scratch."
+    assert "data" not in negated_terms(claim) and not negation_conflict(claim, window)
+    assert negation_conflict("There is enough weaving data to train the loom from scratch.", window)
+    # "don't weave as well as the Marlow loom" denies the weaving, not the Marlow loom.
+    window = "Hand looms are slower, and they don't weave as well as the Marlow loom."
+    assert "marlow" not in negated_terms(window)
+    assert not negation_conflict("Pell finds the Marlow loom better than hand looms.", window)
+    # One clause denies "largest" and the next asserts "third-largest".
+    window = "It was the third-largest guild in the county."
+    assert not negation_conflict("No, it was not the largest guild; it was the third-largest guild in the county.",
+                                 window)
+    assert negation_conflict("It was not the largest guild in the county.", "It was the largest guild in the county.")
+
 def test_only_on_the_windows_own_number_says_no_more() -> None:
     from rag.alignment import _unqualified
 
