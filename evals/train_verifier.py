@@ -59,6 +59,8 @@ GRID = {
     "min_recall": (0.3, 0.35, 0.4, 0.5, 0.6),
     "min_cosine": (0.2, 0.25, 0.3, 0.4, 0.5),
     "max_order": (0.25, 0.35, 0.5),
+    "close_cosine": (0.8, 0.85, 1.01),
+    "max_common_close": (3, 5),
 }
 
 
@@ -186,7 +188,7 @@ def search(train: list[Verdict], dev: list[Verdict], max_fabricated: float,
         if rates["fabricated_pass"] > max_fabricated or precision < min_precision:
             continue
         strictness = (-params.max_common, -params.max_framing, params.min_recall, params.min_cosine,
-                      -params.max_order)
+                      -params.max_order, params.close_cosine, -params.max_common_close)
         key = (rates["true_pass"] + recall, precision, strictness)
         if best is None or key > best[0]:
             best = (key, params)

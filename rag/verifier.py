@@ -98,6 +98,11 @@ class VerifierParams:
     min_recall: float = 0.5  # IDF-weighted share of the claim its evidence window must hold
     min_cosine: float = 0.4  # embedding similarity to the closest window
     max_order: float = 0.35  # share of key-term pairs the window may hold in reverse order
+    # A claim this close to its window in meaning (cosine) may miss up to ``max_common_close``
+    # glue words: a rewording of a whole sentence ("people drive using optical input" for
+    # "humans navigate via optical input") changes several common words at once.
+    close_cosine: float = 1.01  # above 1: off
+    max_common_close: int = 2
     meta: dict = field(default_factory=dict)
 
     @classmethod
@@ -127,7 +132,9 @@ def decide(a: Alignment, params: VerifierParams) -> str:
         return f"it says something the cited passages do not mention ({', '.join(specific[:3])})"
     if a.count("framing") + a.count("source") > params.max_framing:
         return "it attributes or frames more than the passage says"
-    if a.count("common") > params.max_common or a.recall < params.min_recall:
+    common = a.count("common")
+    close = a.cosine >= params.close_cosine and common <= params.max_common_close
+    if (common > params.max_common and not close) or a.recall < params.min_recall:
         return "too little of it is in the cited passages"
     if a.cosine < params.min_cosine:
         return "it is not close in meaning to the cited passages"

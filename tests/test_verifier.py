@@ -664,3 +664,25 @@ def test_a_name_of_several_words_must_be_named_as_one(verifier: Verifier) -> Non
     assert verifier.check("Pell trained in Marlow under Ada Ostrander.", passage).supported
     kennedy = ["The broadcast was delayed by news coverage of the death of US President John F. Kennedy."]
     assert verifier.check("News coverage of President Kennedy's death delayed the broadcast.", kennedy).supported
+
+
+def test_a_close_rewording_may_change_several_glue_words(verifier: Verifier) -> None:
+    """A sentence reworded as a whole changes several common words at once ("find their way
+    by" for "navigate via"): that is allowed only when the claim stays close in meaning
+    (the learned ``close_cosine``), and never beyond ``max_common_close`` of them."""
+    from rag.alignment import Alignment
+    from rag.verifier import decide, default_params
+
+    params = default_params()
+    assert params.close_cosine <= 1.0 and params.max_common_close > params.max_common
+    window = ("Ostrander argued that sailors navigate via the stars and careful reckoning. "
+              "Therefore autopilots should do the same.")
+    reworded = "His point was that sailors find their way by the stars and careful reckoning, so autopilots should as well."
+    assert verifier.check(reworded, [window]).supported
+    # The same share of glue words changed, far from the window in meaning: a new claim.
+    glue = [("find", "common"), ("way", "common"), ("well", "common")]
+    assert glue and len(glue) > params.max_common
+    assert decide(Alignment(window, recall=0.8, cosine=params.close_cosine + 0.05, missing=glue), params) == ""
+    assert "too little" in decide(Alignment(window, recall=0.8, cosine=params.close_cosine - 0.2, missing=glue), params)
+    many = glue + [(w, "common") for w in ("get", "around", "using")][: params.max_common_close - len(glue) + 1]
+    assert "too little" in decide(Alignment(window, recall=0.8, cosine=0.95, missing=many), params)
