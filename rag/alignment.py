@@ -145,6 +145,13 @@ _AT_ALL = re.compile(r"\bat all\b", re.I)
 _COUNTED = re.compile(r"\b(?:only|just)\s+(?=(?:(?:about|around|roughly|some|nearly|almost)\s+)?([\w.,%]+))",
                       re.I)
 
+# "-only" in a compound ("vision-only", "camera-only") is what "pure vision" or "cameras
+# alone" says; "only after that" what a sequence ("once ..., then ...") says.
+_ONLY_COMPOUND = re.compile(r"(?<=\w)-only\b", re.I)
+_EXCLUSIVE = re.compile(r"\b(?:alone|pure|purely|solely|exclusively|only)\b|\w-only\b", re.I)
+_ONLY_THEN = re.compile(r"\bonly\b(?=\s+(?:after|then|once|when)\b)", re.I)
+_SEQUENCE = re.compile(r"\b(?:then|once|after|before|until)\b", re.I)
+
 WINDOW_SENTENCES = 3
 
 
@@ -356,6 +363,10 @@ def _unqualified(claim: str, window: str) -> str:
     a claim of its own ("three pads were planned, only two were finished"), and so is
     "all at once" (BENCHMARKS.md: it let a fabricated list through)."""
     text = _AT_ALL.sub(" ", claim)
+    if _EXCLUSIVE.search(window):
+        text = _ONLY_COMPOUND.sub(" ", text)  # "a vision-only system" for "pure vision"
+    if _SEQUENCE.search(window):
+        text = _ONLY_THEN.sub(" ", text)  # "and only after that B2C" for "once you ..., then B2C"
     stated = numbers(window)
     return _COUNTED.sub(lambda m: "" if numbers(m.group(1)) & stated else m.group(0), text)
 

@@ -686,3 +686,18 @@ def test_a_close_rewording_may_change_several_glue_words(verifier: Verifier) -> 
     assert "too little" in decide(Alignment(window, recall=0.8, cosine=params.close_cosine - 0.2, missing=glue), params)
     many = glue + [(w, "common") for w in ("get", "around", "using")][: params.max_common_close - len(glue) + 1]
     assert "too little" in decide(Alignment(window, recall=0.8, cosine=0.95, missing=many), params)
+
+
+def test_only_in_a_compound_or_before_a_sequence_says_what_the_window_says(verifier: Verifier) -> None:
+    """"steam-only" is what "pure steam" says, and "only after that" what "once ..., that's
+    when" says; without such a word in the window "only" is still a claim of its own."""
+    soot = ("Ostrander maintained that mixing fuels introduced soot. "
+            "He believed pure steam offered a higher ceiling for output.")
+    claim = "He argued that mixing fuels added soot and that going steam-only offered a higher ceiling for output."
+    assert verifier.check(claim, [soot]).supported
+    assert verifier.check(claim, [soot.replace("pure steam", "steam")]).reason == "the passage does not say 'only'"
+    rollout = ("First the guild weaves for itself in its own mill. Then it sells to merchants. And once the "
+               "merchants trust it, that's when it starts to sell to households.")
+    claim = "The guild sells to merchants, and only after that to households."
+    assert verifier.check(claim, [rollout]).supported
+    assert not verifier.check(claim, ["The guild sells to merchants and to households."]).supported
