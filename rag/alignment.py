@@ -386,7 +386,8 @@ def negation_conflict(claim: str, window: str) -> bool:
     # "No, it was not the most watched; it was the third-most watched": a term one
     # clause denies and another asserts is not denied outright.
     parts = clauses(text)
-    outright = neg_claim - {t for part in parts if len(parts) > 1 for t in set(content_terms(part)) - negated_terms(part)}
+    asserted = {t for part in parts for t in set(content_terms(part)) - negated_terms(part)} if len(parts) > 1 else set()
+    outright = neg_claim - asserted
     # What a "rather than" sets aside is not asserted: "instead of writing explicit C++"
     # agrees with "no longer write explicit C++" (the pair denies only its first word).
     claim_terms = set(content_terms(text)) - contrasted_terms(text)
