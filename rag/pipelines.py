@@ -37,6 +37,7 @@ from typing import Any
 
 from .answer import Answerer
 from .config import Settings
+from .policy import passages_for
 from .errors import ConfigError
 
 __all__ = ["DEFAULT_PIPELINE", "PipelineInfo", "Pipelines"]
@@ -56,6 +57,7 @@ class PipelineInfo:
     llm: str  # backend name
     model: str  # model name, or "bundled SmolLM2-135M-Instruct"
     tiny: bool  # the bundled tiny local model answers (the UI shows a notice then)
+    passages: int  # passages it is given when the user does not choose (rag.policy.passages_for)
 
 
 def _is_tiny(settings: Settings) -> bool:
@@ -139,7 +141,8 @@ class Pipelines:
     def info(self, name: str) -> PipelineInfo:
         """How pipeline ``name`` is described; :class:`ConfigError` for an unknown name."""
         s = self._settings_for(name)
-        return PipelineInfo(name=name, label=_label(name, s), llm=s.llm, model=_model_name(s), tiny=_is_tiny(s))
+        return PipelineInfo(name=name, label=_label(name, s), llm=s.llm, model=_model_name(s), tiny=_is_tiny(s),
+                            passages=passages_for(s))
 
     def infos(self) -> list[PipelineInfo]:
         return [self.info(name) for name in self.names()]

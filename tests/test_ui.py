@@ -344,6 +344,18 @@ def test_the_tiny_model_notice_follows_the_chosen_model(ui_settings: Settings) -
     assert "tiny model" in tiny.model_notice()
 
 
+def test_the_passage_slider_follows_the_chosen_model(ui_settings: Settings) -> None:
+    """The embedded model's quotes read 5 passages and a drafting model 8, so switching the
+    model in the picker moves the slider; a configured top_k holds for every model."""
+    both = ui_settings.model_copy(update={"llm": "llamacpp", "llm_base_url": "http://127.0.0.1:9/v1", "top_k": None})
+    app = ChatApp(both)
+    assert [name for _, name in app.model_choices()] == ["rag", "openai"]
+    assert (app.passages(), app.passages("openai")) == (5, 8)
+    assert app.passages("no-such-model") == 5  # an unknown name keeps the default's depth
+    fixed = ChatApp(both.model_copy(update={"top_k": 3}))
+    assert (fixed.passages(), fixed.passages("openai")) == (3, 3)
+
+
 def test_the_page_says_what_it_answers_from_and_suggests_questions_from_it(ui_settings: Settings,
                                                                            tmp_path: Path) -> None:
     import time

@@ -32,6 +32,7 @@ from rag.config import Settings
 from rag.conversations import ConversationStore, conversation_markdown, turn_markdown
 from rag.errors import RagError
 from rag.pipelines import DEFAULT_PIPELINE, Pipelines
+from rag.policy import passages_for
 
 from .render import (
     PENDING,
@@ -114,6 +115,14 @@ class ChatApp:
         except RagError as exc:
             return f"**Model:** {escape(str(exc))}"
         return f"**Model:** `{escape(info.llm)}` · {escape(info.model)} · **Embedder:** `{escape(s.embedder)}`"
+
+    def passages(self, pipeline: str | None = None) -> int:
+        """The passage slider's value for a model: the depth that model's pipeline reads
+        (8 for one that drafts, 5 for the embedded model's quotes, or the configured top_k)."""
+        try:
+            return self.pipelines.info(pipeline or DEFAULT_PIPELINE).passages
+        except RagError:
+            return passages_for(self.settings)
 
     def model_notice(self, pipeline: str | None = None) -> str:
         """One line when the bundled tiny model answers, so nobody mistakes it for the product's ceiling."""

@@ -15,8 +15,6 @@ from typing import Any
 
 import gradio as gr
 
-from rag.policy import passages_for
-
 from .app import EMPTY_HINT, ChatApp
 from .documents_tab import DocumentsPanel, corpus_summary_html, documents_table_html, example_questions
 from .render import RENDER_CSS, inspector_html, sources_details_html, sources_html
@@ -155,7 +153,7 @@ def _chat_tab(app: ChatApp, browser_id, conversation_id, side: dict[str, Any], n
         model = gr.Dropdown(choices=choices, value=choices[0][1] if choices else None, label="Model",
                             elem_id="model")
         described = gr.Markdown(app.model_description())
-        top_k = gr.Slider(1, 10, value=passages_for(app.settings), step=1, label="Passages (top-k)")
+        top_k = gr.Slider(1, 10, value=app.passages(), step=1, label="Passages (top-k)")
         temperature = gr.Slider(0.0, 1.5, value=app.settings.temperature, step=0.1, label="Temperature")
 
     outputs = [chat, sources, inspector, turns, box, doc_choice, answer_sources, conversation_id, side["list"],
@@ -340,9 +338,10 @@ def _chat_tab(app: ChatApp, browser_id, conversation_id, side: dict[str, Any], n
     comment.submit(on_comment, [turns, feedback_index, comment], [feedback, comment_row, comment])
 
     def on_model(name: str | None):  # noqa: ANN202
-        return app.model_notice(name), app.model_description(name)
+        # The slider follows the model: a drafting model reads more passages than the quotes.
+        return app.model_notice(name), app.model_description(name), gr.update(value=app.passages(name))
 
-    model.change(on_model, [model], [notice, described])
+    model.change(on_model, [model], [notice, described, top_k])
     return {"examples": examples, "chat": chat}
 
 
