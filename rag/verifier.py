@@ -215,6 +215,15 @@ def missing_names(claim: str, evidence_text: str) -> list[str]:
 _NAME_LINKS = frozenset({"of", "the", "de", "del", "da", "von", "van", "der", "la", "le"})
 
 
+def _parts(word: str) -> list[str]:
+    """A lower-cased word's stems, split at hyphens and apostrophes, a possessive dropped."""
+    return [stem(p) for p in re.split(r"[-']", re.sub(r"'s$", "", word)) if p]
+
+
+def _part_tokens(text: str, pattern: str) -> list[str]:
+    return [p for w in re.findall(pattern, text.lower().replace("’", "'")) for p in _parts(w)]
+
+
 def name_runs(text: str) -> list[list[str]]:
     """Names of two or more capitalised words, as their parts' stems: "the Stanford Vision
     Lab" -> [["stanford", "vision", "lab"]]. A possessive ends a run ("Tesla's Autopilot"
@@ -228,7 +237,7 @@ def name_runs(text: str) -> list[list[str]]:
         low = token.lower().replace("’", "'")
         bare = re.sub(r"'s$", "", low)
         if token[:1].isupper() and bare in known:
-            current += [stem(p) for p in re.split(r"[-']", bare) if p]
+            current += _parts(bare)
             pending = []
             if bare != low:  # "Tesla's": the run ends here
                 runs.append(current)
@@ -266,10 +275,8 @@ def scattered_names(claim: str, evidence_text: str, question: str = "") -> list[
     # Sentence and cell ends stay as tokens: a name does not run across them (an initial's
     # full stop is no end: "John F. Kennedy").
     evidence_text = re.sub(r"\b([A-Z])\.", r"\1", evidence_text)
-    tokens = [stem(p) for w in re.findall(r"[\w'’-]+|[.!?;:|()]", evidence_text.lower().replace("’", "'"))
-              for p in re.split(r"[-']", re.sub(r"'s$", "", w)) if p]
-    asked = [stem(p) for w in re.findall(r"[\w'’-]+", question.lower().replace("’", "'"))
-             for p in re.split(r"[-']", re.sub(r"'s$", "", w)) if p]
+    tokens = _part_tokens(evidence_text, r"[\w'’-]+|[.!?;:|()]")
+    asked = _part_tokens(question, r"[\w'’-]+")
     out = []
     for run in name_runs(claim):
         if not _run_stated(run, tokens) and not _run_stated(run, asked, 0):
